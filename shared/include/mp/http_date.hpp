@@ -1,0 +1,14 @@
+#pragma once
+// IMF-fixdate (RFC 9110 §5.6.7), the only date format we send; parsing accepts it too.
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mp {
+
+std::string format_http_date(std::time_t when);                     // "Sun, 06 Nov 1994 08:49:37 GMT"
+std::optional<std::time_t> parse_http_date(std::string_view text);  // IMF-fixdate only
+
+}  // namespace mp
