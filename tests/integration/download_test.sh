@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# End to end over loopback: mpfetch downloads a 256 MiB random file from mpserve; the copy
+# must have the same SHA-256, both sides must report an MPTCP connection with its subflow,
+# and strace on mpserve must show the body leaving by sendfile(2), not read into user space.
+#
+# usage: download_test.sh MPSERVE MPFETCH        exit 0 pass, 1 fail, 77 skip
+set -euo pipefail
+
+mpserve=${1:?usage: download_test.sh MPSERVE MPFETCH}
+mpfetch=${2:?usage: download_test.sh MPSERVE MPFETCH}
+size_mib=256
+
+if ! command -v strace >/dev/null; then
+  echo "SKIP: strace is not installed (./run.sh deps installs it)"
+  exit 77
+fi
+
+work=$(mktemp -d /tmp/mp-download-test.XXXXXX)
+strace_pid=
+server_pid=
+cleanup() {
+  # Only the processes this script started, by PID.
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then kill "$server_pid" 2>/dev/null || true; fi
+  if [[ -n $strace_pid ]]; then wait "$strace_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*"
+  for log in server.out server.err fetch.err; do
+    [[ -s $work/$log ]] && { echo "--- $log"; tail -n 30 "$work/$log"; }
+  done
+  exit 1
+}
+
+mkdir "$work/root"
+head -c "$((size_mib << 20))" /dev/urandom > "$work/root/random.bin"
+expected=$(sha256sum < "$work/root/random.bin" | cut -d' ' -f1)
+
+# Port 0: the kernel picks a free port and mpserve prints it, as python -m http.server does.
+strace -f -qq -o "$work/strace.log" -e trace=sendfile,read,pread64 \
+  "$mpserve" --port 0 --bind 127.0.0.1 --directory "$work/root" --progress-interval 0.2 \
+  > "$work/server.out" 2> "$work/server.err" &
+strace_pid=$!
+
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's/^Serving HTTP on .* port \([0-9]\+\) .*/\1/p' "$work/server.out" 2>/dev/null || true)
+  [[ -n $port ]] && break
+  kill -0 "$strace_pid" 2>/dev/null || fail "mpserve exited before listening"
+  sleep 0.1
+done
+[[ -n $port ]] || fail "mpserve did not print its port within 10 s"
+server_pid=$(pgrep -P "$strace_pid" -x mpserve || true)
+[[ -n $server_pid ]] || fail "cannot find the mpserve process under strace"
+
+timeout 120 "$mpfetch" "http://127.0.0.1:$port/random.bin" -O "$work/copy.bin" \
+  --progress-interval 0.2 2> "$work/fetch.err" || fail "mpfetch exited with $?"
+
+actual=$(sha256sum < "$work/copy.bin" | cut -d' ' -f1)
+[[ $actual == "$expected" ]] || fail "SHA-256 differs: sent $expected, got $actual"
+[[ ! -e $work/copy.bin.part ]] || fail "the .part file was left behind"
+echo "ok: SHA-256 of the ${size_mib} MiB copy matches ($actual)"
+
+kill "$server_pid"
+wait "$strace_pid" 2>/dev/null || true
+strace_pid=
+
+# Sum what the syscalls returned: sendfile must account for the whole body; read/pread64
+# together stay far below it (they only see the HTTP request and start-up files).
+read -r sendfile_bytes read_bytes < <(awk '
+  / = [0-9]+$/ {
+    n = $NF
+    if ($0 ~ /sendfile\(/) s += n
+    else if ($0 ~ /(pread64|read)\(/) r += n
+  }
+  END { printf "%d %d\n", s, r }' "$work/strace.log")
+body=$((size_mib << 20))
+echo "strace: sendfile returned $sendfile_bytes bytes, read/pread64 returned $read_bytes bytes"
+(( sendfile_bytes == body )) || fail "sendfile carried $sendfile_bytes bytes, the body is $body"
+(( read_bytes < 1048576 )) || fail "read/pread64 returned $read_bytes bytes: the body went through user space"
+echo "ok: the body left mpserve by sendfile"
+
+grep -q "done: ${size_mib}.0 MiB .* MPTCP token [0-9a-f]\{8\}, 1 subflow" "$work/server.err" ||
+  fail "mpserve's summary does not report the MPTCP transfer"
+grep -q "subflow 1 127.0.0.1:$port -> 127.0.0.1:[0-9]* carried" "$work/server.err" ||
+  fail "mpserve's summary has no per-subflow line"
+grep -q "done: ${size_mib}.0 MiB .* MPTCP token [0-9a-f]\{8\}, 1 subflow" "$work/fetch.err" ||
+  fail "mpfetch's summary does not report the MPTCP transfer"
+grep -q "subflow 1 127.0.0.1:[0-9]* -> 127.0.0.1:$port carried" "$work/fetch.err" ||
+  fail "mpfetch's summary has no per-subflow line"
+echo "ok: both sides report the MPTCP connection and its subflow"
