@@ -45,15 +45,16 @@ run_tests() {
 
 demo() {
   build
-  local work server_pid= size_mib=${DEMO_MIB:-256}
-  work=$(mktemp -d /tmp/mpserve-demo.XXXXXX)
+  # Globals, not locals: the EXIT trap runs after this function has returned.
+  demo_server_pid= demo_work=$(mktemp -d /tmp/mpserve-demo.XXXXXX)
+  local work=$demo_work size_mib=${DEMO_MIB:-256}
   # Ends only the server this demo started.
-  trap 'if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+  trap 'if [[ -n $demo_server_pid ]]; then kill "$demo_server_pid" 2>/dev/null || true; wait "$demo_server_pid" 2>/dev/null || true; fi; rm -rf "$demo_work"' EXIT
   mkdir "$work/www"
   echo "demo: generating a ${size_mib} MiB random file"
   head -c "$((size_mib << 20))" /dev/urandom > "$work/www/demo.bin"
   "$build_dir/bin/mpserve" --port 0 --bind 127.0.0.1 --directory "$work/www" > "$work/server.out" 2> "$work/server.log" &
-  server_pid=$!
+  demo_server_pid=$!
   local port=
   for _ in $(seq 100); do
     port=$(sed -n 's/^Serving HTTP on .* port \([0-9]\+\) .*/\1/p' "$work/server.out")
@@ -63,7 +64,7 @@ demo() {
   [[ -n $port ]] || { cat "$work/server.out" "$work/server.log"; echo "demo: mpserve did not start"; exit 1; }
   cat "$work/server.out"
   "$build_dir/bin/mpfetch" "http://127.0.0.1:$port/demo.bin" -O "$work/copy.bin"
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+  kill "$demo_server_pid"; wait "$demo_server_pid" 2>/dev/null || true; demo_server_pid=
   echo "--- mpserve's log"
   cat "$work/server.log"
   local sent received

@@ -126,17 +126,68 @@ void downloader::on_header(const error_code& ec) {
                                           monitor_options, [this] { return bytes_; });
   monitor_->start();
   body_buffer_.resize(body_buffer_size);
+
+  const auto length = parser_->content_length();
+  if (length && !parser_->chunked()) {
+    // A Content-Length body needs no parsing: take what came with the header, then read the
+    // socket straight into the large buffer. (Through the parser every read would be sized by
+    // the small header buffer, about 1 KiB: 250 000 reads for 256 MiB, and over MPTCP each
+    // small read also costs a window update, which made downloads 10-30x slower.)
+    remaining_ = *length;
+    const auto early = buffer_.data();
+    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(early.size(), remaining_));
+    if (take > 0 && !write_body(static_cast<const char*>(early.data()), take)) return;
+    buffer_.consume(buffer_.size());
+    return read_sized_body();
+  }
+  buffer_.reserve(body_buffer_size);  // chunked or close-delimited: the parser reads large too
   read_body();
 }
 
-void downloader::read_body() {
-  if (parser_->is_done()) {
-    monitor_->finish();
-    std::error_code file_error;
-    file_.commit(file_error);
-    if (file_error) return finish(exit_file_io, "cannot finish " + file_.final_path() + ": " + file_error.message());
-    return finish(exit_ok, {});
+bool downloader::write_body(const char* data, std::size_t size) {
+  std::error_code file_error;
+  file_.write(data, size, file_error);
+  if (file_error) {
+    monitor_->cancel();
+    finish(exit_file_io, "cannot write " + file_.part_path() + ": " + file_error.message());
+    return false;
   }
+  bytes_ += size;
+  remaining_ -= std::min<std::uint64_t>(remaining_, size);
+  return true;
+}
+
+void downloader::complete_body() {
+  monitor_->finish();
+  std::error_code file_error;
+  file_.commit(file_error);
+  if (file_error) return finish(exit_file_io, "cannot finish " + file_.final_path() + ": " + file_error.message());
+  finish(exit_ok, {});
+}
+
+void downloader::fail_body(const error_code& ec) {
+  monitor_->cancel();
+  const std::string where = fmt::format("after {} of the body", mp::format_bytes(bytes_));
+  if (is_timeout(ec)) return finish(exit_network, "read timed out " + where);
+  if (ec == http::error::partial_message || ec == boost::asio::error::eof)
+    return finish(exit_network, "the connection closed early " + where + "; the partial body is in " + file_.part_path());
+  finish(exit_network, "the transfer failed " + where + ": " + ec.message());
+}
+
+void downloader::read_sized_body() {
+  if (remaining_ == 0) return complete_body();
+  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, body_buffer_.size()));
+  stream_.expires_after(options_.read_timeout);
+  stream_.async_read_some(boost::asio::buffer(body_buffer_.data(), want),
+                          [self = shared_from_this()](const error_code& ec, std::size_t got) {
+                            if (got > 0 && !self->write_body(self->body_buffer_.data(), got)) return;
+                            if (ec) return self->fail_body(ec);
+                            self->read_sized_body();
+                          });
+}
+
+void downloader::read_body() {
+  if (parser_->is_done()) return complete_body();
   auto& body = parser_->get().body();
   body.data = body_buffer_.data();
   body.size = body_buffer_.size();
@@ -147,23 +198,8 @@ void downloader::read_body() {
 
 void downloader::on_body(const error_code& ec) {
   const std::size_t got = body_buffer_.size() - parser_->get().body().size;
-  if (got > 0) {
-    std::error_code file_error;
-    file_.write(body_buffer_.data(), got, file_error);
-    if (file_error) {
-      monitor_->cancel();
-      return finish(exit_file_io, "cannot write " + file_.part_path() + ": " + file_error.message());
-    }
-    bytes_ += got;
-  }
-  if (ec && ec != http::error::need_buffer) {
-    monitor_->cancel();
-    const std::string where = fmt::format("after {} of the body", mp::format_bytes(bytes_));
-    if (is_timeout(ec)) return finish(exit_network, "read timed out " + where);
-    if (ec == http::error::partial_message || ec == boost::asio::error::eof)
-      return finish(exit_network, "the connection closed early " + where + "; the partial body is in " + file_.part_path());
-    return finish(exit_network, "the transfer failed " + where + ": " + ec.message());
-  }
+  if (got > 0 && !write_body(body_buffer_.data(), got)) return;
+  if (ec && ec != http::error::need_buffer) return fail_body(ec);
   read_body();
 }
 

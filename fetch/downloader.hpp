@@ -68,8 +68,12 @@ private:
   void connect_next();
   void on_connected(const boost::system::error_code& ec);
   void on_header(const boost::system::error_code& ec);
-  void read_body();
+  void read_sized_body();  // Content-Length bodies: straight from the socket
+  void read_body();        // chunked or close-delimited bodies: through the parser
   void on_body(const boost::system::error_code& ec);
+  bool write_body(const char* data, std::size_t size);  // false: failed and finished
+  void complete_body();
+  void fail_body(const boost::system::error_code& ec);
   void finish(int code, std::string message);
 
   download_options options_;
@@ -85,6 +89,7 @@ private:
   std::vector<char> body_buffer_;
   output_file file_;
   std::uint64_t bytes_ = 0;
+  std::uint64_t remaining_ = 0;  // of a Content-Length body
   std::shared_ptr<mp::transfer_monitor> monitor_;
   std::function<void(const download_result&)> done_;
 };
