@@ -66,6 +66,11 @@ void copy_tcp_counters(const kernel::tcp_info& ti, subflow_stats& sf) {
 }
 
 void copy_mptcp_counters(const kernel::mptcp_info& mi, connection_stats& out) {
+  // A connection can fall back after it was established (e.g. an infinite mapping).
+  if (mi.flags & kernel::mptcp_info_flag_fallback) {
+    out.mptcp = false;
+    out.fallback = true;
+  }
   out.token = mi.token;
   out.subflows = mi.subflows;
   out.bytes_sent = mi.bytes_sent;
@@ -110,6 +115,8 @@ bool query_single_path(int fd, connection_stats& out, std::error_code& ec) {
 }
 
 // MPTCP_FULL_INFO (Linux 6.5+): all subflows' addresses and tcp_info in one consistent call.
+// The kernel packs the arrays with a stride of min(our element size, its own) and reports it
+// back in size_*_user, so the arrays are read as bytes at that stride, never as our structs.
 // Returns false with ENOPROTOOPT/EOPNOTSUPP in `err` on kernels that lack it.
 bool query_full_info(int fd, connection_stats& out, int& err) {
   std::uint32_t capacity = 8;
@@ -132,12 +139,20 @@ bool query_full_info(int fd, connection_stats& out, int& err) {
       continue;
     }
     copy_mptcp_counters(full.mptcp, out);
+    const std::size_t sf_stride = std::min<std::size_t>(full.size_sfinfo_user, sizeof(kernel::mptcp_subflow_info));
+    const std::size_t tcp_stride = std::min<std::size_t>(full.size_tcpinfo_user, sizeof(kernel::tcp_info));
+    const auto* sf_bytes = reinterpret_cast<const unsigned char*>(infos.data());
+    const auto* tcp_bytes = reinterpret_cast<const unsigned char*>(tcp_infos.data());
     for (std::uint32_t i = 0; i < full.num_subflows; ++i) {
+      kernel::mptcp_subflow_info info{};
+      std::memcpy(&info, sf_bytes + i * sf_stride, sf_stride);
+      kernel::tcp_info ti{};
+      std::memcpy(&ti, tcp_bytes + i * tcp_stride, tcp_stride);
       subflow_stats sf;
-      sf.id = infos[i].id;
-      sf.local = from_sockaddr(&infos[i].addrs.sa_local);
-      sf.remote = from_sockaddr(&infos[i].addrs.sa_remote);
-      copy_tcp_counters(tcp_infos[i], sf);
+      sf.id = info.id;
+      sf.local = from_sockaddr(&info.addrs.sa_local);
+      sf.remote = from_sockaddr(&info.addrs.sa_remote);
+      copy_tcp_counters(ti, sf);
       out.subflow_list.push_back(sf);
     }
     return true;
