@@ -77,8 +77,9 @@ void transfer_monitor::sample_and_log() {
   for (const auto& row : interval.subflows) {
     const auto& s = row.sample;
     log_event(spdlog::level::info, "subflow_progress",
-              fmt::format("{}   subflow {} {} -> {} {:>6} {} rtt {} cwnd {}{}", options_.label, s.id,
-                          s.local.to_string(), s.remote.to_string(), format_percent(row.share),
+              fmt::format("{}   subflow {} {} -> {} +{} {:>6} {} rtt {} cwnd {}{}", options_.label,
+                          s.id, s.local.to_string(), s.remote.to_string(),
+                          format_bytes(row.delta_bytes), format_percent(row.share),
                           format_rate(row.rate), format_rtt(s.rtt_us), s.cwnd,
                           row.joined ? " (new)" : ""),
               {{"label", options_.label},
