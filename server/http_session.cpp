@@ -1,15 +1,12 @@
 #include "http_session.hpp"
 
-#include "path_resolver.hpp"
-
 #include "mp/connection_info.hpp"
-#include "mp/mptcp_socket.hpp"
-#include "mp/http_date.hpp"
 #include "mp/logging.hpp"
+#include "mp/mptcp_socket.hpp"
 #include "mp/units.hpp"
 
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/write.hpp>  // operator<< for a response header
 
 #include <fmt/format.h>
 
@@ -22,32 +19,66 @@ namespace http = beast::http;
 using boost::system::error_code;
 
 namespace {
-constexpr const char* server_name = "mpserve/" MP_VERSION;
 
-std::string peer_text(const mp::mptcp::socket& socket) {
-  error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  if (ec) return "?";
-  return mp::socket_address{peer.address(), peer.port()}.to_string();
+// How long a closing connection may still send us data we discard, so that the kernel does
+// not answer it with a reset that destroys the response we just sent (nginx's lingering close).
+constexpr auto linger_time = std::chrono::seconds(2);
+
+std::string_view header_value(const http::fields& fields, http::field name) {
+  const auto it = fields.find(name);
+  return it == fields.end() ? std::string_view{} : std::string_view(it->value().data(), it->value().size());
 }
+
+body_method choose_body_method(const server_config& config, bool mptcp) {
+  if (config.forced_body_method) return *config.forced_body_method;
+  // Measured on Linux 6.18 (docs/transfer-methods.md): sendfile is zero-copy and fastest on TCP;
+  // MPTCP has no zero-copy path, and sendfile there is not faster than a plain copy.
+  return mptcp ? body_method::copy : body_method::sendfile;
+}
+
 }  // namespace
 
-http_session::http_session(mp::mptcp::socket socket, const server_context& context,
-                           std::uint64_t id)
-    : stream_(std::move(socket)), context_(context) {
-  label_ = fmt::format("[#{} {}]", id, peer_text(stream_.socket()));
+http_session::http_session(mp::mptcp::socket socket, server_state& server, std::uint64_t id)
+    : stream_(std::move(socket)),
+      server_(server),
+      sender_(server.config.copy_buffer_size,
+              std::chrono::duration_cast<std::chrono::milliseconds>(server.config.send_timeout)) {
+  error_code ec;
+  const auto peer = stream_.socket().remote_endpoint(ec);
+  if (!ec) {
+    const mp::socket_address address{peer.address(), peer.port()};
+    const std::string text = address.to_string();
+    client_ = text.substr(0, text.rfind(':'));
+    if (!client_.empty() && client_.front() == '[') client_ = client_.substr(1, client_.size() - 2);
+    label_ = fmt::format("[#{} {}]", id, text);
+  } else {
+    client_ = "-";
+    label_ = fmt::format("[#{}]", id);
+  }
 }
 
+http_session::~http_session() { server_.remove_session(registration_); }
+
 void http_session::run() {
-  spdlog::debug("{} connected ({})", label_,
-                mp::is_mptcp_connection(stream_.socket().native_handle()) ? "MPTCP" : "TCP");
+  registration_ = server_.add_session(weak_from_this());
+  mptcp_ = mp::is_mptcp_connection(stream_.socket().native_handle());
+  spdlog::debug("{} connected over {}", label_, mptcp_ ? "MPTCP" : "TCP");
   read_request();
 }
 
+void http_session::stop_when_idle() {
+  // Busy sessions see server_.stopping() when their response ends and close then.
+  if (idle_ && buffer_.size() == 0) close();
+}
+
 void http_session::read_request() {
+  if (server_.stopping()) return close();
   parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(context_.config.header_limit));
-  stream_.expires_after(context_.config.header_timeout);
+  parser_->header_limit(static_cast<std::uint32_t>(server_.config.header_limit));
+  parser_->body_limit(server_.config.request_body_limit);
+  stream_.expires_after(requests_ == 0 ? server_.config.header_timeout
+                                       : server_.config.keepalive_timeout);
+  idle_ = true;
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](const error_code& ec, std::size_t) {
                      self->on_read(ec);
@@ -55,81 +86,99 @@ void http_session::read_request() {
 }
 
 void http_session::on_read(const error_code& ec) {
-  if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
-      ec == boost::asio::error::connection_reset) {
-    return close();
-  }
-  if (ec == beast::error::timeout) {
-    spdlog::debug("{} closed: no complete request within {}s", label_,
-                  context_.config.header_timeout.count());
-    return close();
-  }
-  if (ec == http::error::header_limit) return send_error(http::status::request_header_fields_too_large, "request header too large");
-  if (ec) {
-    spdlog::debug("{} bad request: {}", label_, ec.message());
-    return send_error(http::status::bad_request, "malformed request");
-  }
+  idle_ = false;
   stream_.expires_never();
+  if (closed_) return;
+  if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
+      ec == boost::asio::error::connection_reset || ec == boost::asio::error::operation_aborted)
+    return close();
+  if (ec == beast::error::timeout) {
+    // Like nginx: a client that sends no (complete) request in time gets no answer.
+    spdlog::debug("{} closed: no complete request in time", label_);
+    return close();
+  }
+  keep_alive_ = false;  // after a parse error the stream position is unknown
+  if (ec == http::error::header_limit) {
+    // A request line that alone exceeds the limit is an overlong target (414), else 431.
+    const std::string_view received(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const bool line_too_long = received.find("\r\n") == std::string_view::npos;
+    return answer_error(line_too_long ? http::status::uri_too_long
+                                      : http::status::request_header_fields_too_large);
+  }
+  if (ec == http::error::body_limit) return answer_error(http::status::payload_too_large);
+  if (ec) {
+    spdlog::debug("{} malformed request: {}", label_, ec.message());
+    return answer_error(http::status::bad_request);
+  }
+  ++requests_;
   handle_request();
 }
 
 void http_session::handle_request() {
   const auto& request = parser_->get();
-  keep_alive_ = request.keep_alive();
+  keep_alive_ = request.keep_alive() && !server_.stopping();
+  if (request.target().size() > server_.config.target_limit) return answer_error(http::status::uri_too_long);
+  if (request.version() >= 11 && request.find(http::field::host) == request.end())
+    return answer_error(http::status::bad_request);  // RFC 9112 §3.2: Host is required in 1.1
   if (request.method() != http::verb::get && request.method() != http::verb::head)
-    return send_error(http::status::method_not_allowed, "only GET and HEAD are supported");
+    return answer_error(http::status::method_not_allowed);
 
-  const auto resolved = resolve_target(request.target());
-  if (const auto* error = std::get_if<target_error>(&resolved)) {
-    return *error == target_error::bad_request
-               ? send_error(http::status::bad_request, "malformed request target")
-               : send_error(http::status::forbidden, "forbidden path");
-  }
-  std::error_code open_error;
-  served_file file = open_beneath(context_.root.get(), std::get<resolved_target>(resolved).relative, open_error);
-  if (open_error) {
-    if (open_error.value() == ENOENT || open_error.value() == ENOTDIR)
-      return send_error(http::status::not_found, "not found");
-    return send_error(http::status::forbidden, "forbidden");
-  }
-  if (!S_ISREG(file.info.st_mode)) return send_error(http::status::forbidden, "not a regular file");
-  send_file(std::move(file));
+  request_view view;
+  view.head = request.method() == http::verb::head;
+  view.target = std::string_view(request.target().data(), request.target().size());
+  view.version = request.version();
+  view.if_match = header_value(request, http::field::if_match);
+  view.if_none_match = header_value(request, http::field::if_none_match);
+  view.if_modified_since = header_value(request, http::field::if_modified_since);
+  view.if_unmodified_since = header_value(request, http::field::if_unmodified_since);
+  view.if_range = header_value(request, http::field::if_range);
+  view.range = header_value(request, http::field::range);
+  send(plan_static_response(view, server_.root.get(), server_.config));
 }
 
-void http_session::send_file(served_file file) {
-  const auto& request = parser_->get();
-  const bool head = request.method() == http::verb::head;
-  const auto size = static_cast<std::uint64_t>(file.info.st_size);
+void http_session::answer_error(http::status status) {
+  const bool header_read = parser_ && parser_->is_header_done();
+  const unsigned version = header_read ? parser_->get().version() : 11;
+  const bool head = header_read && parser_->get().method() == http::verb::head;
+  // Unless the request was read whole, its end is unknown: close after answering.
+  if (!(parser_ && parser_->is_done())) keep_alive_ = false;
+  send(plan_error(status, version, head));
+}
 
-  http::response<http::empty_body> response{http::status::ok, request.version()};
-  response.set(http::field::server, server_name);
-  response.set(http::field::date, mp::format_http_date(std::time(nullptr)));
-  response.set(http::field::content_type, "application/octet-stream");
-  response.set(http::field::last_modified, mp::format_http_date(file.info.st_mtime));
-  response.content_length(size);
-  response.keep_alive(keep_alive_);
+void http_session::send(response_plan plan) {
+  plan_ = std::move(plan);
+  plan_.header.keep_alive(keep_alive_);
   std::ostringstream header;
-  header << response.base();
+  header << plan_.header.base();
+  std::vector<response_piece> pieces;
+  pieces.reserve(plan_.body.size() + 1);
+  pieces.push_back({header.str(), 0, 0});
+  header_size_ = pieces.front().bytes.size();
+  for (auto& piece : plan_.body) pieces.push_back(std::move(piece));
+  plan_.body.clear();
 
-  file_ = std::move(file);
-  const std::uint64_t body = head ? 0 : size;
-  if (body > 0) {
+  const body_method method = choose_body_method(server_.config, mptcp_);
+  if (plan_.file_bytes > 0) {
     mp::transfer_monitor::options options;
-    options.label = fmt::format("{} {} {}", label_, request.method_string(), request.target());
+    const auto& target = parser_->get().target();
+    options.label = fmt::format("{} {} {}", label_, std::string(parser_->get().method_string()),
+                                std::string(target.data(), target.size()));
     options.direction = mp::transfer_direction::send;
-    options.interval = context_.config.progress_interval;
-    options.total_bytes = body;
+    options.interval = server_.config.progress_interval;
+    options.total_bytes = plan_.file_bytes;
+    options.summary_min_bytes = 1 << 20;
     monitor_ = mp::transfer_monitor::create(stream_.get_executor(), stream_.socket().native_handle(),
-                                            options, [this] { return sender_.body_bytes_sent(); });
+                                            options, [this] { return sender_.file_bytes_sent(); });
     monitor_->start();
   }
-  sender_.start(stream_.socket(), header.str(), file_.fd.get(), 0, body,
-                [self = shared_from_this()](const error_code& ec) { self->on_file_sent(ec); });
+  if (plan_.file_bytes > 0)
+    spdlog::debug("{} sending {} by {} over {}", label_, mp::format_bytes(plan_.file_bytes),
+                  to_string(method), mptcp_ ? "MPTCP" : "TCP");
+  sender_.start(stream_.socket(), std::move(pieces), plan_.file.fd.get(), method,
+                [self = shared_from_this()](const error_code& ec) { self->on_sent(ec); });
 }
 
-void http_session::on_file_sent(const error_code& ec) {
-  const std::uint64_t sent = sender_.body_bytes_sent();
-  file_ = served_file{};
+void http_session::on_sent(const error_code& ec) {
   if (monitor_) {
     if (ec)
       monitor_->cancel();
@@ -137,57 +186,56 @@ void http_session::on_file_sent(const error_code& ec) {
       monitor_->finish();
     monitor_.reset();
   }
+  const std::uint64_t sent = sender_.bytes_sent();
+  log_access(plan_.header.result_int(), sent > header_size_ ? sent - header_size_ : 0);
+  plan_.file = served_file{};
   if (ec) {
-    spdlog::info("{} transfer aborted after {}: {}", label_, mp::format_bytes(sent), ec.message());
+    spdlog::info("{} transfer aborted after {}: {}", label_, mp::format_bytes(sender_.file_bytes_sent()),
+                 ec == boost::asio::error::timed_out ? "the client stopped reading" : ec.message());
     return close();
   }
-  log_request(200, sent);
-  finish_response(keep_alive_);
+  if (keep_alive_ && !server_.stopping()) return read_request();
+  linger_close();
 }
 
-void http_session::send_error(http::status status, std::string_view reason) {
-  const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
-  error_response_ = std::make_shared<error_response>(status, version);
-  auto& response = *error_response_;
-  response.set(http::field::server, server_name);
-  response.set(http::field::date, mp::format_http_date(std::time(nullptr)));
-  response.set(http::field::content_type, "text/plain; charset=utf-8");
-  if (status == http::status::method_not_allowed) response.set(http::field::allow, "GET, HEAD");
-  const bool head = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
-  // A request that failed to parse leaves the stream in an unknown state: close after it.
-  const bool request_complete = parser_ && parser_->is_done();
-  keep_alive_ = keep_alive_ && request_complete;
-  const std::string text = fmt::format("{} {}\n", static_cast<unsigned>(status), reason);
-  if (!head) response.body() = text;
-  response.content_length(text.size());  // HEAD: the length a GET would have had
-  response.keep_alive(keep_alive_);
-  log_request(static_cast<unsigned>(status), response.body().size());
-  http::async_write(stream_, response,
-                    [self = shared_from_this()](const error_code& ec, std::size_t) {
-                      if (ec) return self->close();
-                      self->finish_response(self->keep_alive_);
-                    });
+void http_session::log_access(unsigned status, std::uint64_t body_bytes) {
+  const bool header_read = parser_ && parser_->is_header_done();
+  std::string request_line;
+  std::string_view referer, user_agent;
+  if (header_read) {
+    const auto& request = parser_->get();
+    const auto& target = request.target();
+    request_line = fmt::format("{} {} HTTP/{}.{}", std::string(request.method_string()),
+                               std::string(target.data(), target.size()), request.version() / 10,
+                               request.version() % 10);
+    referer = header_value(request, http::field::referer);
+    user_agent = header_value(request, http::field::user_agent);
+  }
+  server_.log->write({client_, std::time(nullptr), request_line, status, body_bytes, referer, user_agent});
 }
 
-void http_session::finish_response(bool keep_alive) {
-  if (keep_alive) return read_request();
+void http_session::linger_close() {
+  // Send our FIN, then read and drop what the client still sends until it closes or the
+  // linger time is over, so unread request bytes do not turn into a reset.
   error_code ignored;
   stream_.socket().shutdown(mp::mptcp::socket::shutdown_send, ignored);
-  close();
+  stream_.expires_after(linger_time);  // one deadline for the whole drain
+  linger_read();
 }
 
-void http_session::log_request(unsigned status, std::uint64_t bytes) {
-  if (!parser_ || !parser_->is_header_done()) {
-    spdlog::info("{} \"-\" {} {}", label_, status, bytes);
-    return;
-  }
-  const auto& request = parser_->get();
-  spdlog::info("{} \"{} {}\" {} {}", label_, std::string(request.method_string()),
-               std::string(request.target()), status, bytes);
+void http_session::linger_read() {
+  stream_.async_read_some(boost::asio::buffer(linger_buffer_),
+                          [self = shared_from_this()](const error_code& ec, std::size_t) {
+                            if (ec || self->closed_) return self->close();
+                            self->linger_read();
+                          });
 }
 
 void http_session::close() {
+  if (closed_) return;
+  closed_ = true;
   error_code ignored;
+  stream_.socket().shutdown(mp::mptcp::socket::shutdown_both, ignored);
   stream_.socket().close(ignored);
 }
 

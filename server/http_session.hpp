@@ -1,59 +1,85 @@
 #pragma once
-// One client connection: read a request, answer it, and keep reading while keep-alive holds.
-// Its lifetime is the chain of completion handlers, each holding a shared_ptr to it.
+// One client connection: read a request, answer it, and go on while keep-alive holds
+// (pipelined requests are answered in order from what is already buffered). Its lifetime is
+// the chain of completion handlers, each holding a shared_ptr to it. All of its handlers run
+// on one single-threaded io_context, so it needs no locks.
 
-#include "file_sender.hpp"
-#include "served_file.hpp"
-#include "server_config.hpp"
+#include "response_sender.hpp"
+#include "server_state.hpp"
+#include "static_responder.hpp"
 
 #include "mp/mptcp_protocol.hpp"
 #include "mp/transfer_monitor.hpp"
 
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
+#include <array>
 #include <memory>
 #include <optional>
 
 namespace mpserve {
 
-struct server_context {
-  server_config config;
-  unique_fd root;
+// A request body we do not want (GET/HEAD may carry one): counted against the limit, dropped.
+struct discard_body {
+  struct value_type {};
+  class reader {
+  public:
+    template <bool is_request, class Fields>
+    reader(boost::beast::http::header<is_request, Fields>&, value_type&) {}
+    void init(const boost::optional<std::uint64_t>&, boost::beast::error_code& ec) { ec = {}; }
+    template <class Buffers>
+    std::size_t put(const Buffers& buffers, boost::beast::error_code& ec) {
+      ec = {};
+      return boost::asio::buffer_size(buffers);
+    }
+    void finish(boost::beast::error_code& ec) { ec = {}; }
+  };
 };
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(mp::mptcp::socket socket, const server_context& context, std::uint64_t id);
+  http_session(mp::mptcp::socket socket, server_state& server, std::uint64_t id);
+  ~http_session();
   void run();
 
+  // Graceful stop: an idle connection closes now, a busy one after its current response.
+  // Call on the session's own executor.
+  void stop_when_idle();
+  boost::asio::any_io_executor get_executor() { return stream_.get_executor(); }
+
 private:
-  using request_parser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
-  using error_response = boost::beast::http::response<boost::beast::http::string_body>;
+  using request_parser = boost::beast::http::request_parser<discard_body>;
 
   void read_request();
   void on_read(const boost::system::error_code& ec);
   void handle_request();
-  void send_file(served_file file);
-  void on_file_sent(const boost::system::error_code& ec);
-  void send_error(boost::beast::http::status status, std::string_view reason);
-  void finish_response(bool keep_alive);
-  void log_request(unsigned status, std::uint64_t bytes);
+  void answer_error(boost::beast::http::status status);
+  void send(response_plan plan);
+  void on_sent(const boost::system::error_code& ec);
+  void log_access(unsigned status, std::uint64_t body_bytes);
+  void linger_close();
+  void linger_read();
   void close();
 
   boost::beast::basic_stream<mp::mptcp> stream_;
-  const server_context& context_;
-  std::string label_;  // "[#3 127.0.0.1:41234]"
+  server_state& server_;
+  server_state::registration registration_;
+  std::string label_;   // "[#3 127.0.0.1:41234]"
+  std::string client_;  // "127.0.0.1"
+  bool mptcp_ = false;
   boost::beast::flat_buffer buffer_;
   std::optional<request_parser> parser_;
-  std::shared_ptr<error_response> error_response_;
-  served_file file_;
-  file_sender sender_;
+  response_plan plan_;
+  response_sender sender_;
   std::shared_ptr<mp::transfer_monitor> monitor_;
+  std::uint64_t requests_ = 0;
+  std::size_t header_size_ = 0;  // of the response being sent, to count body bytes
+  bool idle_ = false;        // waiting for the next request, none of it read yet
   bool keep_alive_ = false;
+  bool closed_ = false;
+  std::array<char, 4096> linger_buffer_{};
 };
 
 }  // namespace mpserve

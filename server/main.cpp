@@ -1,4 +1,4 @@
-// mpserve: a static file server over MPTCP.
+// mpserve: a static file server over MPTCP, a drop-in for `python -m http.server`.
 #include "listener.hpp"
 
 #include "mp/logging.hpp"
@@ -7,13 +7,17 @@
 #include "mp/resolve.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
-#include <iostream>
+#include <thread>
 
 namespace {
 
@@ -29,34 +33,66 @@ std::string url_host(const asio::ip::address& address) {
   return address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
 }
 
+std::chrono::milliseconds seconds_to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   server_config config;
   std::string mode_text = "auto";
+  std::string body_method_text = "auto";
   double progress_seconds = 1.0;
+  double grace_seconds = 10.0;
+  long keepalive_seconds = 75;
   std::string log_level = "info";
   std::string json_log;
   int port_option = -1;
   int port_positional = -1;
+  unsigned threads = 0;
 
   CLI::App app{"mpserve: serve a directory over HTTP on Multipath TCP"};
   app.set_version_flag("--version", "mpserve " MP_VERSION);
   app.add_option("port", port_positional, "port to listen on (like python -m http.server)")
       ->check(CLI::Range(0, 65535));
-  app.add_option("-p,--port", port_option, "port to listen on (default 8000)")
+  app.add_option("-p,--port", port_option, "port to listen on (default 8000; 0: any free port)")
       ->check(CLI::Range(0, 65535));
   app.add_option("-b,--bind", config.bind_address, "address to bind (default: all, IPv6 and IPv4)");
   app.add_option("-d,--directory", config.directory, "directory to serve (default: current)");
   app.add_option("--mptcp", mode_text, "auto: MPTCP, TCP if the kernel refuses; on: MPTCP or fail; off: TCP")
       ->check(CLI::IsMember({"auto", "on", "off"}));
+  app.add_option("--threads", threads, "worker threads (default: one per core)")->check(CLI::Range(1u, 256u));
   app.add_option("--progress-interval", progress_seconds,
                  "seconds between per-subflow progress lines (0: off)")
       ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--access-log", config.access_log,
+                 "combined-format access log: FILE, or - for standard output (default: the console log)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--log-json", json_log, "also write events as JSON lines to this file");
-  CLI11_PARSE(app, argc, argv);
+  app.add_flag("--follow-symlinks", config.follow_symlinks,
+               "serve symlinks that lead outside the directory (default: 403)");
+  app.add_option("--body-method", body_method_text,
+                 "how file bodies are sent: auto (by connection type), sendfile, copy")
+      ->check(CLI::IsMember({"auto", "sendfile", "copy"}));
+  app.add_option("--max-connections", config.max_connections, "connections open at once (default 4096)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  app.add_option("--keepalive-timeout", keepalive_seconds, "seconds an idle connection stays open (default 75)")
+      ->check(CLI::Range(1L, 86400L));
+  app.add_option("--grace-period", grace_seconds,
+                 "on SIGINT/SIGTERM, seconds running transfers may take to finish (default 10)")
+      ->check(CLI::Range(0.0, 86400.0));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "mpserve: %s (see mpserve --help)\n", e.what());
+    return 2;
+  }
 
   if (port_option >= 0 && port_positional >= 0 && port_option != port_positional)
     return fail("two different ports given (" + std::to_string(port_positional) + " and --port " +
@@ -64,21 +100,37 @@ int main(int argc, char** argv) {
   if (port_option >= 0) config.port = static_cast<std::uint16_t>(port_option);
   if (port_positional >= 0) config.port = static_cast<std::uint16_t>(port_positional);
   config.mptcp = *mp::parse_mptcp_mode(mode_text);
-  config.progress_interval = std::chrono::milliseconds(static_cast<long>(progress_seconds * 1000));
+  config.progress_interval = seconds_to_ms(progress_seconds);
+  config.grace_period = seconds_to_ms(grace_seconds);
+  config.keepalive_timeout = std::chrono::seconds(keepalive_seconds);
+  if (body_method_text == "sendfile") config.forced_body_method = mpserve::body_method::sendfile;
+  if (body_method_text == "copy") config.forced_body_method = mpserve::body_method::copy;
+  config.threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
 
+  std::unique_ptr<mpserve::access_log> access;
   try {
     mp::init_logging({spdlog::level::from_str(log_level), json_log});
+    access = std::make_unique<mpserve::access_log>(config.access_log);
   } catch (const std::exception& e) {
     return fail(e.what());
   }
   std::signal(SIGPIPE, SIG_IGN);
 
-  mpserve::server_context context{config, {}};
   std::error_code root_error;
-  context.root = mpserve::open_root(config.directory, root_error);
+  auto root = mpserve::open_root(config.directory, root_error);
   if (root_error) return fail("cannot serve " + config.directory + ": " + root_error.message());
+  if (::access(config.directory.c_str(), R_OK | X_OK) != 0)
+    return fail("cannot serve " + config.directory + ": " + std::strerror(errno));
+  mpserve::server_state server(config, std::move(root), std::move(access));
 
-  asio::io_context io;
+  asio::io_context io;  // accepting, signals, path-manager events
+  std::vector<std::unique_ptr<asio::io_context>> workers;
+  std::vector<asio::io_context*> worker_pointers;
+  for (unsigned i = 0; i < config.threads; ++i) {
+    workers.push_back(std::make_unique<asio::io_context>(1));
+    worker_pointers.push_back(workers.back().get());
+  }
+
   boost::system::error_code ec;
   mp::mptcp::endpoint where;
   if (config.bind_address.empty()) {
@@ -91,20 +143,20 @@ int main(int argc, char** argv) {
     where = endpoints.front();
   }
 
-  auto server = std::make_shared<mpserve::listener>(io, context);
-  auto opened = server->open(where, ec);
+  auto server_listener = std::make_shared<mpserve::listener>(io, server, worker_pointers);
+  auto opened = server_listener->open(where, ec);
   if (ec && config.bind_address.empty() && ec == asio::error::address_family_not_supported) {
     where = mp::mptcp::endpoint(asio::ip::address_v4::any(), config.port);  // no IPv6 here
     ec.clear();
-    opened = server->open(where, ec);
+    opened = server_listener->open(where, ec);
   }
   if (ec) {
     if (!opened.fallback_reason.empty() && config.mptcp == mp::mptcp_mode::on)
       return fail("--mptcp on: " + opened.fallback_reason);
-    return fail("cannot listen on " + url_host(where.address()) + ":" +
+    return fail("cannot listen on " + url_host(where.address()) + " port " +
                 std::to_string(config.port) + ": " + ec.message());
   }
-  const auto bound = server->local_endpoint();
+  const auto bound = server_listener->local_endpoint();
   std::printf("Serving HTTP on %s port %u (http://%s:%u/) ...\n", bound.address().to_string().c_str(),
               bound.port(), url_host(bound.address()).c_str(), bound.port());
   if (opened.mptcp) {
@@ -112,9 +164,9 @@ int main(int argc, char** argv) {
   } else if (!opened.fallback_reason.empty()) {
     std::printf("Listening socket fell back to TCP: %s\n", opened.fallback_reason.c_str());
     spdlog::warn("MPTCP unavailable, serving over TCP: {}", opened.fallback_reason);
-  }
-  else
+  } else {
     std::printf("Listening socket is TCP (--mptcp off)\n");
+  }
   std::fflush(stdout);
 
   mp::pm_event_monitor events(io.get_executor());
@@ -132,14 +184,57 @@ int main(int argc, char** argv) {
                    pm_error.message());
   }
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code&, int signal_number) {
-    spdlog::info("signal {}: shutting down", signal_number);
-    server->stop();
-    events.stop();
+  using work_guard = asio::executor_work_guard<asio::io_context::executor_type>;
+  std::vector<work_guard> guards;
+  for (auto& worker : workers) guards.push_back(asio::make_work_guard(*worker));
+  auto stop_everything = [&] {
+    for (auto& guard : guards) guard.reset();
+    for (auto& worker : workers) worker->stop();
     io.stop();
-  });
-  server->run();
+  };
+
+  // First signal: stop accepting, close idle connections, let transfers finish within the
+  // grace period. A second signal, or the end of the grace period, ends everything.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(io);
+  const auto stop_requested_at = std::make_shared<std::chrono::steady_clock::time_point>();
+  std::function<void()> check_drained = [&] {
+    drain_timer.expires_after(std::chrono::milliseconds(50));
+    drain_timer.async_wait([&](const boost::system::error_code& wait_error) {
+      if (wait_error) return;
+      if (server.connections() == 0) return stop_everything();
+      if (std::chrono::steady_clock::now() - *stop_requested_at >= config.grace_period) {
+        spdlog::info("grace period over: closing {} connection(s)", server.connections());
+        return stop_everything();
+      }
+      check_drained();
+    });
+  };
+  std::function<void()> wait_for_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& signal_error, int signal_number) {
+      if (signal_error) return;
+      if (server.stopping()) {
+        spdlog::info("signal {} again: stopping now", signal_number);
+        return stop_everything();
+      }
+      spdlog::info("signal {}: no longer accepting; {} connection(s) open", signal_number,
+                   server.connections());
+      *stop_requested_at = std::chrono::steady_clock::now();
+      server_listener->stop();
+      events.stop();
+      server.begin_stop([](const std::shared_ptr<mpserve::http_session>& session) {
+        asio::post(session->get_executor(), [session] { session->stop_when_idle(); });
+      });
+      check_drained();
+      wait_for_signal();
+    });
+  };
+  wait_for_signal();
+
+  server_listener->run();
+  std::vector<std::thread> threads_running;
+  for (auto& worker : workers) threads_running.emplace_back([&worker] { worker->run(); });
   io.run();
+  for (auto& thread : threads_running) thread.join();
   return 0;
 }

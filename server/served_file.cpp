@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 
 namespace mpserve {
 
@@ -33,12 +34,15 @@ unique_fd open_root(const std::string& directory, std::error_code& ec) {
   return unique_fd(fd);
 }
 
-served_file open_beneath(int root, const std::string& relative, std::error_code& ec) {
+namespace {
+
+served_file open_with(int root, const std::string& relative, std::uint64_t resolve_flags,
+                      std::error_code& ec) {
   served_file file;
   open_how how{};
   // O_NONBLOCK: a FIFO planted in the directory must not block the event loop on open.
   how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  how.resolve = resolve_flags;
   const char* path = relative.empty() ? "." : relative.c_str();
   const long fd = ::syscall(SYS_openat2, root, path, &how, sizeof how);
   if (fd < 0) {
@@ -51,6 +55,16 @@ served_file open_beneath(int root, const std::string& relative, std::error_code&
     file.fd = unique_fd();
   }
   return file;
+}
+
+}  // namespace
+
+served_file open_beneath(int root, const std::string& relative, std::error_code& ec) {
+  return open_with(root, relative, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, ec);
+}
+
+served_file open_following_symlinks(int root, const std::string& relative, std::error_code& ec) {
+  return open_with(root, relative, RESOLVE_NO_MAGICLINKS, ec);
 }
 
 }  // namespace mpserve

@@ -38,4 +38,8 @@ unique_fd open_root(const std::string& directory, std::error_code& ec);
 // EXDEV/ELOOP/EACCES (403: escape attempt or no permission).
 served_file open_beneath(int root, const std::string& relative, std::error_code& ec);
 
+// As open_beneath, but symlinks may lead anywhere (--follow-symlinks). '..' in the request
+// is still refused by resolve_target before this is called.
+served_file open_following_symlinks(int root, const std::string& relative, std::error_code& ec);
+
 }  // namespace mpserve

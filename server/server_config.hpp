@@ -1,11 +1,14 @@
 #pragma once
 // Every limit and default of mpserve in one place; each is an option in main.cpp.
 
+#include "response_sender.hpp"
+
 #include "mp/mptcp_mode.hpp"
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace mpserve {
@@ -15,9 +18,24 @@ struct server_config {
   std::string bind_address;  // empty: every address, IPv6 and IPv4
   std::uint16_t port = 8000;
   mp::mptcp_mode mptcp = mp::mptcp_mode::automatic;
+  unsigned threads = 0;  // 0: one per core
   std::chrono::milliseconds progress_interval{1000};  // zero: no periodic progress lines
-  std::size_t header_limit = 16 * 1024;
-  std::chrono::seconds header_timeout{30};  // for a whole request header, against slow clients
+  std::string access_log;  // empty: the console log; "-": standard output; else a file
+  bool follow_symlinks = false;  // serve symlinks that lead outside the directory
+
+  // How file bodies leave; nullopt: by connection type, as measured (docs/transfer-methods.md).
+  std::optional<body_method> forced_body_method;
+  std::size_t copy_buffer_size = 256 * 1024;  // per connection, only while a copy runs
+
+  // Limits, nginx-like defaults.
+  std::size_t header_limit = 16 * 1024;           // 431 beyond (request line alone: 414)
+  std::size_t target_limit = 8 * 1024;            // 414 beyond
+  std::uint64_t request_body_limit = 1 << 20;     // 413 beyond; GET/HEAD bodies are discarded
+  std::chrono::seconds header_timeout{30};        // for the first request's header
+  std::chrono::seconds keepalive_timeout{75};     // idle time allowed between requests
+  std::chrono::seconds send_timeout{60};          // a client that accepts no data this long is dropped
+  std::size_t max_connections = 4096;             // beyond: stop accepting until one closes
+  std::chrono::milliseconds grace_period{10'000}; // SIGINT/SIGTERM: running transfers may finish
   int backlog = 1024;
 };
 

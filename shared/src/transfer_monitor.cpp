@@ -113,6 +113,11 @@ transfer_summary transfer_monitor::finish() {
   transfer_summary summary{bytes, sampler_.elapsed_seconds(), stats.mptcp, stats.fallback,
                            stats.token, sampler_.totals()};
   const double rate = summary.seconds > 0 ? static_cast<double>(bytes) / summary.seconds : 0;
+  const bool worth_a_summary =
+      bytes >= options_.summary_min_bytes ||
+      (options_.interval.count() > 0 &&
+       summary.seconds * 1000 >= static_cast<double>(options_.interval.count()));
+  if (!worth_a_summary) return summary;
   log_event(spdlog::level::info, "transfer_done",
             fmt::format("{} done: {} in {} ({}), {}, {} subflow{}", options_.label,
                         format_bytes(bytes), format_duration(summary.seconds), format_rate(rate),

@@ -40,7 +40,7 @@ expected=$(sha256sum < "$work/root/random.bin" | cut -d' ' -f1)
 
 # Port 0: the kernel picks a free port and mpserve prints it, as python -m http.server does.
 strace -f -qq -o "$work/strace.log" -e trace=sendfile,read,pread64 \
-  "$mpserve" --port 0 --bind 127.0.0.1 --directory "$work/root" --progress-interval 0.2 \
+  "$mpserve" --port 0 --bind 127.0.0.1 --directory "$work/root" --progress-interval 0.2 --body-method sendfile \
   > "$work/server.out" 2> "$work/server.err" &
 strace_pid=$!
 

@@ -31,6 +31,9 @@ public:
     transfer_direction direction = transfer_direction::send;
     std::chrono::milliseconds interval{1000};  // zero: no periodic lines, summary only
     std::uint64_t total_bytes = 0;        // zero when unknown
+    // Small, quick transfers (a favicon, a listing) would drown the log in summaries: the
+    // summary is logged only if the transfer lasted an interval or carried this much.
+    std::uint64_t summary_min_bytes = 0;
   };
   using byte_counter = std::function<std::uint64_t()>;
 

@@ -1,0 +1,168 @@
+#include "response_sender.hpp"
+
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace mpserve {
+
+namespace {
+// One call may fill any socket buffer; sendfile returns early when the buffer is full.
+constexpr std::uint64_t max_sendfile_chunk = 16u << 20;
+
+boost::system::error_code errno_code() { return {errno, boost::system::system_category()}; }
+
+// "Would block": wait for the socket, then continue where we stopped.
+bool would_block() { return errno == EAGAIN || errno == EWOULDBLOCK; }
+}  // namespace
+
+std::string_view to_string(body_method method) noexcept {
+  return method == body_method::sendfile ? "sendfile" : "copy";
+}
+
+void response_sender::start(mp::mptcp::socket& socket, std::vector<response_piece> pieces,
+                            int file_fd, body_method method, completion done) {
+  socket_ = &socket;
+  pieces_ = std::move(pieces);
+  current_ = 0;
+  bytes_done_ = 0;
+  file_fd_ = file_fd;
+  method_ = method;
+  copy_filled_ = copy_sent_ = 0;
+  file_sent_ = 0;
+  total_sent_ = 0;
+  done_ = std::move(done);
+  stalled_ = false;
+  if (!stall_timer_) stall_timer_.emplace(socket.get_executor());
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  if (ec) return complete(ec);
+  step();
+}
+
+// Returns true when the bytes are all sent; false with `ec` clear means "wait for writable".
+bool response_sender::send_bytes(const std::string& bytes, bool more, boost::system::error_code& ec) {
+  while (bytes_done_ < bytes.size()) {
+    const int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
+    const ssize_t n = ::send(socket_->native_handle(), bytes.data() + bytes_done_,
+                             bytes.size() - bytes_done_, flags);
+    if (n >= 0) {
+      bytes_done_ += static_cast<std::size_t>(n);
+      total_sent_ += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (!would_block()) ec = errno_code();
+    return false;
+  }
+  return true;
+}
+
+bool response_sender::send_file_range(response_piece& piece, bool more, boost::system::error_code& ec) {
+  (void)more;  // sendfile sets MSG_MORE itself between its internal chunks
+  while (piece.length > 0) {
+    off_t offset = static_cast<off_t>(piece.offset);
+    const ssize_t n = ::sendfile(socket_->native_handle(), file_fd_, &offset,
+                                 static_cast<std::size_t>(std::min(piece.length, max_sendfile_chunk)));
+    if (n > 0) {
+      piece.offset += static_cast<std::uint64_t>(n);
+      piece.length -= static_cast<std::uint64_t>(n);
+      file_sent_ += static_cast<std::uint64_t>(n);
+      total_sent_ += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n == 0) {  // the file shrank under us: end the response short rather than pad it
+      ec = boost::asio::error::eof;
+      return false;
+    }
+    if (errno == EINTR) continue;
+    if (!would_block()) ec = errno_code();
+    return false;
+  }
+  return true;
+}
+
+bool response_sender::copy_file_range_out(response_piece& piece, bool more, boost::system::error_code& ec) {
+  if (!copy_buffer_) copy_buffer_ = std::make_unique<char[]>(copy_buffer_size_);
+  while (piece.length > 0 || copy_sent_ < copy_filled_) {
+    if (copy_sent_ == copy_filled_) {
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.length, copy_buffer_size_));
+      const ssize_t got = ::pread(file_fd_, copy_buffer_.get(), want, static_cast<off_t>(piece.offset));
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        ec = errno_code();
+        return false;
+      }
+      if (got == 0) {
+        ec = boost::asio::error::eof;
+        return false;
+      }
+      piece.offset += static_cast<std::uint64_t>(got);
+      piece.length -= static_cast<std::uint64_t>(got);
+      copy_filled_ = static_cast<std::size_t>(got);
+      copy_sent_ = 0;
+    }
+    const bool more_after = more || piece.length > 0;
+    const ssize_t n = ::send(socket_->native_handle(), copy_buffer_.get() + copy_sent_,
+                             copy_filled_ - copy_sent_, MSG_NOSIGNAL | (more_after ? MSG_MORE : 0));
+    if (n >= 0) {
+      copy_sent_ += static_cast<std::size_t>(n);
+      file_sent_ += static_cast<std::uint64_t>(n);
+      total_sent_ += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (!would_block()) ec = errno_code();
+    return false;
+  }
+  copy_filled_ = copy_sent_ = 0;
+  return true;
+}
+
+void response_sender::step() {
+  boost::system::error_code ec;
+  while (current_ < pieces_.size()) {
+    auto& piece = pieces_[current_];
+    const bool last = current_ + 1 == pieces_.size();
+    const bool more_bytes_follow = piece.length > 0 || !last;
+    if (!send_bytes(piece.bytes, more_bytes_follow, ec)) return ec ? complete(ec) : wait_writable();
+    if (piece.length > 0) {
+      const bool sent = method_ == body_method::sendfile ? send_file_range(piece, !last, ec)
+                                                         : copy_file_range_out(piece, !last, ec);
+      if (!sent) return ec ? complete(ec) : wait_writable();
+    }
+    ++current_;
+    bytes_done_ = 0;
+  }
+  complete({});
+}
+
+void response_sender::wait_writable() {
+  // A client that stops reading must not hold the connection forever (nginx's send_timeout).
+  stall_timer_->expires_after(send_timeout_);
+  stall_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the socket became writable in time
+    stalled_ = true;
+    boost::system::error_code ignored;
+    socket_->cancel(ignored);
+  });
+  socket_->async_wait(mp::mptcp::socket::wait_write, [this](const boost::system::error_code& ec) {
+    stall_timer_->cancel();
+    if (stalled_) return complete(boost::asio::error::timed_out);
+    if (ec) return complete(ec);
+    step();
+  });
+}
+
+void response_sender::complete(const boost::system::error_code& ec) {
+  copy_buffer_.reset();  // an idle keep-alive connection holds no transfer buffer
+  pieces_.clear();
+  auto done = std::move(done_);
+  done_ = nullptr;
+  if (done) done(ec);
+}
+
+}  // namespace mpserve

@@ -1,0 +1,83 @@
+#pragma once
+// Writes one response to a non-blocking socket as a list of pieces: bytes held in memory
+// (headers, multipart boundaries, listings) and ranges of an open file. File ranges leave by
+// sendfile(2) without passing through user space, or by pread+send through a small buffer
+// where that is faster (MPTCP, see docs/transfer-methods.md). Bytes go out with MSG_MORE while
+// more pieces follow, so the header leaves in the same segment as the first body bytes.
+// When the socket is full we wait for it to be writable: no thread blocks on a slow client.
+
+#include "mp/mptcp_protocol.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mpserve {
+
+enum class body_method {
+  sendfile,  // zero-copy on TCP
+  copy,      // pread into a bounded buffer, then send
+};
+
+std::string_view to_string(body_method method) noexcept;
+
+struct response_piece {
+  std::string bytes;          // sent first, if any
+  std::uint64_t offset = 0;   // then `length` bytes of the file from `offset`
+  std::uint64_t length = 0;
+};
+
+class response_sender {
+public:
+  using completion = std::function<void(const boost::system::error_code&)>;
+
+  // `copy_buffer_size` bounds the memory a copying transfer holds per connection;
+  // `send_timeout` is how long the client may accept no data before we give up (timed_out).
+  explicit response_sender(std::size_t copy_buffer_size = 256 * 1024,
+                           std::chrono::milliseconds send_timeout = std::chrono::seconds(60))
+      : copy_buffer_size_(copy_buffer_size), send_timeout_(send_timeout) {}
+
+  // Sends every piece; `done` runs once with the first error or none. The caller keeps this
+  // object, the socket and `file_fd` alive until then.
+  void start(mp::mptcp::socket& socket, std::vector<response_piece> pieces, int file_fd,
+             body_method method, completion done);
+
+  // File bytes sent so far in this response (what progress counts).
+  std::uint64_t file_bytes_sent() const noexcept { return file_sent_; }
+  // Every byte sent so far in this response, headers included (what the access log counts).
+  std::uint64_t bytes_sent() const noexcept { return total_sent_; }
+
+private:
+  void step();
+  bool send_bytes(const std::string& bytes, bool more, boost::system::error_code& ec);
+  bool send_file_range(response_piece& piece, bool more, boost::system::error_code& ec);
+  bool copy_file_range_out(response_piece& piece, bool more, boost::system::error_code& ec);
+  void wait_writable();
+  void complete(const boost::system::error_code& ec);
+
+  std::size_t copy_buffer_size_;
+  std::chrono::milliseconds send_timeout_;
+  std::optional<boost::asio::steady_timer> stall_timer_;
+  bool stalled_ = false;
+  mp::mptcp::socket* socket_ = nullptr;
+  std::vector<response_piece> pieces_;
+  std::size_t current_ = 0;
+  std::size_t bytes_done_ = 0;  // of pieces_[current_].bytes
+  int file_fd_ = -1;
+  body_method method_ = body_method::sendfile;
+  std::unique_ptr<char[]> copy_buffer_;  // allocated on first use, freed at completion
+  std::size_t copy_filled_ = 0, copy_sent_ = 0;
+  std::uint64_t file_sent_ = 0;
+  std::uint64_t total_sent_ = 0;
+  completion done_;
+};
+
+}  // namespace mpserve

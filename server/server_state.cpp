@@ -1,0 +1,30 @@
+#include "server_state.hpp"
+
+#include <vector>
+
+namespace mpserve {
+
+server_state::registration server_state::add_session(std::weak_ptr<http_session> session) {
+  std::lock_guard lock(mutex_);
+  connections_.fetch_add(1, std::memory_order_acq_rel);
+  return sessions_.insert(sessions_.end(), std::move(session));
+}
+
+void server_state::remove_session(registration where) {
+  std::lock_guard lock(mutex_);
+  sessions_.erase(where);
+  connections_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+void server_state::begin_stop(const std::function<void(const std::shared_ptr<http_session>&)>& visit) {
+  stopping_.store(true, std::memory_order_release);
+  std::vector<std::shared_ptr<http_session>> live;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& weak : sessions_)
+      if (auto session = weak.lock()) live.push_back(std::move(session));
+  }
+  for (const auto& session : live) visit(session);
+}
+
+}  // namespace mpserve
