@@ -8,6 +8,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>  // operator<< for a response header
 
+#include <boost/range/iterator_range.hpp>
 #include <fmt/format.h>
 
 #include <sstream>
@@ -27,6 +28,16 @@ constexpr auto linger_time = std::chrono::seconds(2);
 std::string_view header_value(const http::fields& fields, http::field name) {
   const auto it = fields.find(name);
   return it == fields.end() ? std::string_view{} : std::string_view(it->value().data(), it->value().size());
+}
+
+// A list header sent as several lines is one list (RFC 9110 §5.3): join them with ", ".
+std::string joined_header(const http::fields& fields, http::field name) {
+  std::string joined;
+  for (const auto& line : boost::make_iterator_range(fields.equal_range(name))) {
+    if (!joined.empty()) joined += ", ";
+    joined.append(line.value().data(), line.value().size());
+  }
+  return joined;
 }
 
 body_method choose_body_method(const server_config& config, bool mptcp) {
@@ -57,11 +68,24 @@ http_session::http_session(mp::mptcp::socket socket, server_state& server, std::
   }
 }
 
-http_session::~http_session() { server_.remove_session(registration_); }
+http_session::~http_session() {
+  if (token_) server_.forget_connection(token_);
+  if (registered_)
+    server_.remove_session(registration_);
+  else
+    server_.connection_closed();  // accepted, but the server stopped before it ran
+}
 
 void http_session::run() {
   registration_ = server_.add_session(weak_from_this());
-  mptcp_ = mp::is_mptcp_connection(stream_.socket().native_handle());
+  registered_ = true;
+  std::error_code info_error;
+  const auto stats = mp::query_connection(stream_.socket().native_handle(), info_error);
+  mptcp_ = stats.mptcp;
+  if (mptcp_) {
+    token_ = stats.token;
+    server_.name_connection(token_, label_);
+  }
   spdlog::debug("{} connected over {}", label_, mptcp_ ? "MPTCP" : "TCP");
   read_request();
 }
@@ -127,8 +151,10 @@ void http_session::handle_request() {
   view.head = request.method() == http::verb::head;
   view.target = std::string_view(request.target().data(), request.target().size());
   view.version = request.version();
-  view.if_match = header_value(request, http::field::if_match);
-  view.if_none_match = header_value(request, http::field::if_none_match);
+  if_match_ = joined_header(request, http::field::if_match);
+  if_none_match_ = joined_header(request, http::field::if_none_match);
+  view.if_match = if_match_;
+  view.if_none_match = if_none_match_;
   view.if_modified_since = header_value(request, http::field::if_modified_since);
   view.if_unmodified_since = header_value(request, http::field::if_unmodified_since);
   view.if_range = header_value(request, http::field::if_range);

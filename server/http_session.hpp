@@ -66,9 +66,12 @@ private:
   boost::beast::basic_stream<mp::mptcp> stream_;
   server_state& server_;
   server_state::registration registration_;
+  bool registered_ = false;
   std::string label_;   // "[#3 127.0.0.1:41234]"
   std::string client_;  // "127.0.0.1"
   bool mptcp_ = false;
+  std::uint32_t token_ = 0;  // MPTCP token, 0 for TCP
+  std::string if_match_, if_none_match_;  // joined header lines of the current request
   boost::beast::flat_buffer buffer_;
   std::optional<request_parser> parser_;
   response_plan plan_;

@@ -55,6 +55,7 @@ void listener::accept() {
       return self->pause_then_accept(std::chrono::milliseconds(100));
     }
     const std::uint64_t id = self->next_id_++;
+    self->server_.connection_accepted();
     // The session lives on the worker's thread from its first handler on.
     auto executor = socket.get_executor();
     auto session = std::make_shared<http_session>(std::move(socket), self->server_, id);

@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   double progress_seconds = 1.0;
   double grace_seconds = 10.0;
   long keepalive_seconds = 75;
+  long header_seconds = 30;
+  long send_seconds = 60;
   std::string log_level = "info";
   std::string json_log;
   int port_option = -1;
@@ -80,6 +82,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   app.add_option("--keepalive-timeout", keepalive_seconds, "seconds an idle connection stays open (default 75)")
       ->check(CLI::Range(1L, 86400L));
+  app.add_option("--header-timeout", header_seconds,
+                 "seconds a new connection may take to send its first request header (default 30)")
+      ->check(CLI::Range(1L, 86400L));
+  app.add_option("--send-timeout", send_seconds,
+                 "seconds a client may accept no data before it is dropped (default 60)")
+      ->check(CLI::Range(1L, 86400L));
   app.add_option("--grace-period", grace_seconds,
                  "on SIGINT/SIGTERM, seconds running transfers may take to finish (default 10)")
       ->check(CLI::Range(0.0, 86400.0));
@@ -103,6 +111,8 @@ int main(int argc, char** argv) {
   config.progress_interval = seconds_to_ms(progress_seconds);
   config.grace_period = seconds_to_ms(grace_seconds);
   config.keepalive_timeout = std::chrono::seconds(keepalive_seconds);
+  config.header_timeout = std::chrono::seconds(header_seconds);
+  config.send_timeout = std::chrono::seconds(send_seconds);
   if (body_method_text == "sendfile") config.forced_body_method = mpserve::body_method::sendfile;
   if (body_method_text == "copy") config.forced_body_method = mpserve::body_method::copy;
   config.threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
@@ -173,11 +183,15 @@ int main(int argc, char** argv) {
   mp::pm_event_filter own_events;  // the kernel reports every connection; log only ours
   own_events.watch_listener_port(bound.port());
   if (opened.mptcp) {
-    auto pm_error = events.start([&own_events](const mp::pm_event& event) {
-      for (const auto& ours : own_events.offer(event))
-        mp::log_event(spdlog::level::info, "pm_event", "[pm] " + mp::describe(ours),
+    auto pm_error = events.start([&own_events, &server](const mp::pm_event& event) {
+      for (const auto& ours : own_events.offer(event)) {
+        std::string connection = server.connection_label(ours.token);
+        mp::log_event(spdlog::level::info, "pm_event",
+                      (connection.empty() ? "[pm] " : connection + " [pm] ") + mp::describe(ours),
                       {{"type", std::string(mp::to_string(ours.type))},
-                       {"token", std::uint64_t{ours.token}}});
+                       {"token", std::uint64_t{ours.token}},
+                       {"connection", connection}});
+      }
     });
     if (pm_error)
       spdlog::warn("path-manager events unavailable ({}); subflow joins and closes are not logged",

@@ -6,7 +6,6 @@ namespace mpserve {
 
 server_state::registration server_state::add_session(std::weak_ptr<http_session> session) {
   std::lock_guard lock(mutex_);
-  connections_.fetch_add(1, std::memory_order_acq_rel);
   return sessions_.insert(sessions_.end(), std::move(session));
 }
 
@@ -25,6 +24,22 @@ void server_state::begin_stop(const std::function<void(const std::shared_ptr<htt
       if (auto session = weak.lock()) live.push_back(std::move(session));
   }
   for (const auto& session : live) visit(session);
+}
+
+void server_state::name_connection(std::uint32_t token, std::string label) {
+  std::lock_guard lock(labels_mutex_);
+  labels_[token] = std::move(label);
+}
+
+void server_state::forget_connection(std::uint32_t token) {
+  std::lock_guard lock(labels_mutex_);
+  labels_.erase(token);
+}
+
+std::string server_state::connection_label(std::uint32_t token) const {
+  std::lock_guard lock(labels_mutex_);
+  const auto it = labels_.find(token);
+  return it == labels_.end() ? std::string() : it->second;
 }
 
 }  // namespace mpserve

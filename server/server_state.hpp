@@ -9,9 +9,12 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 namespace mpserve {
 
@@ -29,6 +32,11 @@ public:
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   std::size_t connections() const noexcept { return connections_.load(std::memory_order_acquire); }
 
+  // Counted by the listener as it accepts (so --max-connections holds before a session runs),
+  // uncounted when the session ends (remove_session).
+  void connection_accepted() noexcept { connections_.fetch_add(1, std::memory_order_acq_rel); }
+  void connection_closed() noexcept { connections_.fetch_sub(1, std::memory_order_acq_rel); }
+
   using registration = std::list<std::weak_ptr<http_session>>::iterator;
   registration add_session(std::weak_ptr<http_session> session);
   void remove_session(registration where);
@@ -37,7 +45,15 @@ public:
   // the visitor must post to the session's own executor).
   void begin_stop(const std::function<void(const std::shared_ptr<http_session>&)>& visit);
 
+  // MPTCP tokens of live connections and their log labels, so path-manager events can name
+  // the connection they belong to.
+  void name_connection(std::uint32_t token, std::string label);
+  void forget_connection(std::uint32_t token);
+  std::string connection_label(std::uint32_t token) const;
+
 private:
+  mutable std::mutex labels_mutex_;
+  std::map<std::uint32_t, std::string> labels_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> connections_{0};
   std::mutex mutex_;
