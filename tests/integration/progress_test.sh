@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The per-subflow progress log on a transfer that lasts several intervals: loopback of a
 # private network namespace (`unshare -n`, nameless, gone with this script) shaped with tbf
-# to 40 Mbit/s, 8 MiB served by mpserve and fetched by mpfetch with a 0.2 s interval.
+# to 40 Mbit/s, 12 MiB served by mpserve and fetched by mpfetch with a 0.2 s interval.
 # Both must log progress lines and, under each, a subflow line with local -> remote, the
 # bytes of the interval, share, rate, RTT and cwnd; and the JSON log must carry the same.
 #
@@ -43,7 +43,7 @@ fail() {
 }
 
 mkdir "$work/root"
-head -c $((8 << 20)) /dev/urandom > "$work/root/file.bin"
+head -c $((12 << 20)) /dev/urandom > "$work/root/file.bin"
 "$mpserve" --port 0 --bind 127.0.0.1 -d "$work/root" --progress-interval 0.2 \
   --log-json "$work/server.json" > "$work/server.out" 2> "$work/server.err" &
 server_pid=$!
@@ -61,8 +61,8 @@ timeout 60 "$mpfetch" "http://127.0.0.1:$port/file.bin" -O "$work/copy.bin" --pr
 cmp -s "$work/root/file.bin" "$work/copy.bin" || fail "the copy differs"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 
-# At 40 Mbit/s, 8 MiB take about 1.7 s: several 0.2 s intervals on each side.
-progress='[0-9.]+ [KMG]?i?B / 8.00 MiB \([0-9.]+%\) [0-9.]+ [kMG]?bit/s MPTCP token [0-9a-f]{8}'
+# At 40 Mbit/s, 12 MiB take about 2.5 s: several 0.2 s intervals on each side.
+progress='[0-9.]+ [KMG]?i?B / 12.0 MiB \([0-9.]+%\) [0-9.]+ [kMG]?bit/s MPTCP token [0-9a-f]{8}'
 subflow='subflow [0-9]+ 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+ \+[0-9.]+ [KMG]?i?B +[0-9.]+% [0-9.]+ [kMG]?bit/s rtt [0-9.]+ ms cwnd [0-9]+'
 for side in server fetch; do
   lines=$(grep -cE "$progress" "$work/$side.err" || true)
