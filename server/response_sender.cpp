@@ -129,7 +129,8 @@ void response_sender::step() {
     const bool last = current_ + 1 == pieces_.size();
     const bool more_bytes_follow = piece.length > 0 || !last;
     if (!send_bytes(piece.bytes, more_bytes_follow, ec)) return ec ? complete(ec) : wait_writable();
-    if (piece.length > 0) {
+    // A copy may have file bytes still buffered after the file range itself is all read.
+    if (piece.length > 0 || copy_sent_ < copy_filled_) {
       const bool sent = method_ == body_method::sendfile ? send_file_range(piece, !last, ec)
                                                          : copy_file_range_out(piece, !last, ec);
       if (!sent) return ec ? complete(ec) : wait_writable();

@@ -1,0 +1,165 @@
+// response_sender on real sockets: every piece arrives byte-exact and in order, by sendfile and
+// by copy, also when the reader is slow and the socket keeps filling up (the path where a
+// transfer must pause and resume without losing buffered bytes).
+#include "response_sender.hpp"
+
+#include "mp/mptcp_socket.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address_v4.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using mpserve::body_method;
+using mpserve::response_piece;
+
+class temporary_file {
+public:
+  explicit temporary_file(const std::string& content) {
+    char name[] = "/tmp/mpserve-sender-test-XXXXXX";
+    fd_ = ::mkstemp(name);
+    path_ = name;
+    EXPECT_EQ(::write(fd_, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  }
+  ~temporary_file() {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  int fd() const { return fd_; }
+
+private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+struct sender_case {
+  body_method method;
+  mp::mptcp_mode mode;
+  bool slow_reader;
+};
+
+class ResponseSender : public ::testing::TestWithParam<sender_case> {};
+
+TEST_P(ResponseSender, DeliversEveryPieceInOrder) {
+  const auto [method, mode, slow_reader] = GetParam();
+  std::mt19937 random(7);
+  std::string content(3 * 1024 * 1024 + 12345, '\0');
+  for (auto& c : content) c = static_cast<char>(random());
+  temporary_file file(content);
+
+  boost::asio::io_context io;
+  mp::mptcp::acceptor acceptor(io);
+  boost::system::error_code ec;
+  mp::open_listener(acceptor, {boost::asio::ip::address_v4::loopback(), 0}, mode, 4, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  mp::mptcp::socket server(io), client(io);
+  mp::open_stream_socket(client, AF_INET, mode, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  // A small receive buffer makes the sender meet a full socket again and again.
+  const int small = 16 * 1024;
+  ::setsockopt(client.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  client.connect(acceptor.local_endpoint(), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  acceptor.accept(server, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  // And a small send buffer makes partial sends common, also of a copy's last buffer.
+  const int small_send = 32 * 1024;
+  ::setsockopt(server.native_handle(), SOL_SOCKET, SO_SNDBUF, &small_send, sizeof small_send);
+
+  // Header, a middle range, a memory piece, a range ending at EOF, a trailer.
+  std::vector<response_piece> pieces = {
+      {"HEADER\r\n\r\n", 1000, 2 * 1024 * 1024},
+      {"--middle--", 0, 10},
+      {"--tail--", content.size() - 655360, 655360},  // ten whole copy buffers
+      {"--end--", 0, 0},
+  };
+  const std::string expected = "HEADER\r\n\r\n" + content.substr(1000, 2 * 1024 * 1024) + "--middle--" +
+                               content.substr(0, 10) + "--tail--" +
+                               content.substr(content.size() - 655360) + "--end--";
+
+  std::string received;
+  std::thread reader([&] {
+    std::vector<char> buffer(slow_reader ? 4096 : 1 << 20);
+    for (;;) {
+      const ssize_t n = ::recv(client.native_handle(), buffer.data(), buffer.size(), 0);
+      if (n <= 0) break;
+      received.append(buffer.data(), static_cast<std::size_t>(n));
+      if (slow_reader && received.size() % (256 * 1024) < 4096)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+
+  mpserve::response_sender sender(64 * 1024);
+  boost::system::error_code result = boost::asio::error::would_block;
+  sender.start(server, pieces, file.fd(), method, [&](const boost::system::error_code& done) {
+    result = done;
+    server.shutdown(mp::mptcp::socket::shutdown_send);
+  });
+  io.run_for(std::chrono::seconds(60));
+  reader.join();
+
+  EXPECT_FALSE(result) << result.message();
+  EXPECT_EQ(sender.file_bytes_sent(), 2u * 1024 * 1024 + 10 + 655360);
+  EXPECT_EQ(sender.bytes_sent(), expected.size());
+  ASSERT_EQ(received.size(), expected.size());
+  EXPECT_TRUE(received == expected) << "the bytes differ";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    MethodsProtocolsAndReaders, ResponseSender,
+    ::testing::Values(sender_case{body_method::sendfile, mp::mptcp_mode::off, false},
+                      sender_case{body_method::sendfile, mp::mptcp_mode::off, true},
+                      sender_case{body_method::copy, mp::mptcp_mode::off, true},
+                      sender_case{body_method::sendfile, mp::mptcp_mode::automatic, true},
+                      sender_case{body_method::copy, mp::mptcp_mode::automatic, false},
+                      sender_case{body_method::copy, mp::mptcp_mode::automatic, true}),
+    [](const auto& info) {
+      return std::string(info.param.method == body_method::sendfile ? "Sendfile" : "Copy") +
+             (info.param.mode == mp::mptcp_mode::off ? "Tcp" : "Mptcp") +
+             (info.param.slow_reader ? "SlowReader" : "FastReader");
+    });
+
+TEST(ResponseSenderStall, AClientThatNeverReadsTimesOut) {
+  temporary_file file(std::string(8 * 1024 * 1024, 'x'));
+  boost::asio::io_context io;
+  mp::mptcp::acceptor acceptor(io);
+  boost::system::error_code ec;
+  mp::open_listener(acceptor, {boost::asio::ip::address_v4::loopback(), 0}, mp::mptcp_mode::off, 4, ec);
+  ASSERT_FALSE(ec);
+  mp::mptcp::socket server(io), client(io);
+  mp::open_stream_socket(client, AF_INET, mp::mptcp_mode::off, ec);
+  client.connect(acceptor.local_endpoint(), ec);
+  ASSERT_FALSE(ec);
+  acceptor.accept(server, ec);
+  ASSERT_FALSE(ec);
+
+  mpserve::response_sender sender(64 * 1024, std::chrono::milliseconds(300));
+  boost::system::error_code result;
+  bool done = false;
+  const auto started = std::chrono::steady_clock::now();
+  sender.start(server, {{"H", 0, 8 * 1024 * 1024}}, file.fd(), body_method::sendfile,
+               [&](const boost::system::error_code& e) {
+                 result = e;
+                 done = true;
+               });
+  io.run_for(std::chrono::seconds(10));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(result, boost::asio::error::timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_LT(sender.file_bytes_sent(), 8u * 1024 * 1024);
+}
+
+}  // namespace
