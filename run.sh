@@ -10,7 +10,8 @@ cd "$(dirname "$0")"
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-url1.81-dev libssl-dev libspdlog-dev libgtest-dev libcli11-dev
-  iproute2 strace procps
+  iproute2 strace procps util-linux curl wget python3
+  nginx-light  # the reference the comparison test and the benchmark measure us against
 )
 build_dir=${BUILD_DIR:-build}
 
@@ -25,8 +26,19 @@ deps() {
   local sudo=
   (( EUID == 0 )) || sudo=sudo
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Packages like nginx start a service on port 80 when installed; tests start their own
+  # instances instead, so forbid service starts during the install (Debian's policy-rc.d).
+  local policy=/usr/sbin/policy-rc.d created_policy=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod +x "$policy"
+    created_policy=1
+  fi
+  local status=0
+  { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
+    status=$?
+  if [[ -n $created_policy ]]; then $sudo rm -f "$policy"; fi
+  return "$status"
 }
 
 build() {

@@ -123,9 +123,9 @@ void http_session::on_read(const error_code& ec) {
   }
   keep_alive_ = false;  // after a parse error the stream position is unknown
   if (ec == http::error::header_limit) {
-    // A request line that alone exceeds the limit is an overlong target (414), else 431.
-    const std::string_view received(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    const bool line_too_long = received.find("\r\n") == std::string_view::npos;
+    // The parser consumes the request line as soon as it is complete; if it never got one,
+    // the line alone was over the limit: an overlong target (414). Otherwise the fields (431).
+    const bool line_too_long = parser_->get().target().empty();
     return answer_error(line_too_long ? http::status::uri_too_long
                                       : http::status::request_header_fields_too_large);
   }

@@ -152,8 +152,6 @@ response_plan plan_file(const request_view& request, served_file file, const std
     auto failed = plan_error(http::status::precondition_failed, request.version, request.head);
     return failed;
   }
-  plan.header.set(http::field::accept_ranges, "bytes");
-
   range_decision ranges;
   if (!request.range.empty() &&
       (request.if_range.empty() || if_range_permits_ranges(request.if_range, validators)))
@@ -162,7 +160,6 @@ response_plan plan_file(const request_view& request, served_file file, const std
   if (ranges.outcome == range_outcome::unsatisfiable) {
     auto refused = plan_error(http::status::range_not_satisfiable, request.version, request.head);
     refused.header.set(http::field::content_range, unsatisfied_content_range(size));
-    refused.header.set(http::field::accept_ranges, "bytes");
     refused.detail = "range not satisfiable";
     return refused;
   }
@@ -197,6 +194,7 @@ response_plan plan_file(const request_view& request, served_file file, const std
     return plan;
   }
   plan.header.set(http::field::content_type, type);
+  plan.header.set(http::field::accept_ranges, "bytes");  // on full answers, as nginx does
   plan.header.content_length(size);
   if (!request.head && size > 0) {
     plan.body.push_back({{}, 0, size});
@@ -210,7 +208,7 @@ response_plan plan_file(const request_view& request, served_file file, const std
 response_plan plan_error(http::status status, unsigned version, bool head) {
   auto plan = start_plan(status, version);
   if (status == http::status::method_not_allowed) plan.header.set(http::field::allow, "GET, HEAD");
-  set_memory_body(plan, error_page(status), "text/html; charset=utf-8", head);
+  set_memory_body(plan, error_page(status), "text/html", head);  // ASCII, as nginx's pages
   return plan;
 }
 

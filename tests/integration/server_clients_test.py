@@ -333,9 +333,10 @@ class ErrorsTest(ServerTest):
         medium_target = b"/" + b"a" * 9000  # fits the header limit, not the target limit
         responses = split_responses(raw_exchange(self.port, b"GET " + medium_target + b" HTTP/1.1\r\nHost: x\r\n\r\n"))
         self.assertEqual(responses[0][0], 414)
-        huge_header = b"X-Big: " + b"b" * 20000 + b"\r\n"
-        responses = split_responses(raw_exchange(self.port, b"GET / HTTP/1.1\r\nHost: x\r\n" + huge_header + b"\r\n"))
-        self.assertEqual(responses[0][0], 431)
+        for size in (20000, 40000):  # the second is still arriving when the limit is hit
+            huge_header = b"X-Big: " + b"b" * size + b"\r\n"
+            responses = split_responses(raw_exchange(self.port, b"GET / HTTP/1.1\r\nHost: x\r\n" + huge_header + b"\r\n"))
+            self.assertEqual(responses[0][0], 431, size)
 
     def test_request_body_over_the_limit_is_413(self):
         data = raw_exchange(self.port, b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\nabc")
