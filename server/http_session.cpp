@@ -42,8 +42,10 @@ std::string joined_header(const http::fields& fields, http::field name) {
 
 body_method choose_body_method(const server_config& config, bool mptcp) {
   if (config.forced_body_method) return *config.forced_body_method;
-  // Measured on Linux 6.18 (docs/transfer-methods.md): sendfile is zero-copy and fastest on TCP;
-  // MPTCP has no zero-copy path, and sendfile there is not faster than a plain copy.
+  // Measured on Linux 6.18 (docs/transfer-methods.md): MPTCP has no zero-copy path, and its
+  // sendfile reaches the socket 64 KiB at a time: pread+send with 1 MiB runs at 2.1x the
+  // throughput for 44 % less CPU. On TCP sendfile is zero-copy on a real NIC and needs no
+  // buffer per connection (on loopback a copy is faster, but loopback copies anyway).
   return mptcp ? body_method::copy : body_method::sendfile;
 }
 
@@ -183,7 +185,11 @@ void http_session::send(response_plan plan) {
   for (auto& piece : plan_.body) pieces.push_back(std::move(piece));
   plan_.body.clear();
 
-  const body_method method = choose_body_method(server_.config, mptcp_);
+  body_method method = choose_body_method(server_.config, mptcp_);
+  if (method == body_method::copy && plan_.file_bytes > 0) {
+    copy_leased_ = server_.lease_copy_buffer();
+    if (!copy_leased_) method = body_method::sendfile;  // the copy memory budget is spent
+  }
   if (plan_.file_bytes > 0) {
     mp::transfer_monitor::options options;
     const auto& target = parser_->get().target();
@@ -193,6 +199,7 @@ void http_session::send(response_plan plan) {
     options.interval = server_.config.progress_interval;
     options.total_bytes = plan_.file_bytes;
     options.summary_min_bytes = 1 << 20;
+    options.note = fmt::format("sent by {}", to_string(method));
     monitor_ = mp::transfer_monitor::create(stream_.get_executor(), stream_.socket().native_handle(),
                                             options, [this] { return sender_.file_bytes_sent(); });
     monitor_->start();
@@ -205,6 +212,10 @@ void http_session::send(response_plan plan) {
 }
 
 void http_session::on_sent(const error_code& ec) {
+  if (copy_leased_) {
+    server_.return_copy_buffer();
+    copy_leased_ = false;
+  }
   if (monitor_) {
     if (ec)
       monitor_->cancel();

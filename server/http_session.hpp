@@ -81,6 +81,7 @@ private:
   std::size_t header_size_ = 0;  // of the response being sent, to count body bytes
   bool idle_ = false;        // waiting for the next request, none of it read yet
   bool keep_alive_ = false;
+  bool copy_leased_ = false;             // holds one of the server's copy buffers
   bool closed_ = false;
   std::array<char, 4096> linger_buffer_{};
 };

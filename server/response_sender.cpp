@@ -86,7 +86,8 @@ bool response_sender::send_file_range(response_piece& piece, bool more, boost::s
 }
 
 bool response_sender::copy_file_range_out(response_piece& piece, bool more, boost::system::error_code& ec) {
-  if (!copy_buffer_) copy_buffer_ = std::make_unique<char[]>(copy_buffer_size_);
+  // Not make_unique: that would zero the buffer on every transfer.
+  if (!copy_buffer_) copy_buffer_.reset(new char[copy_buffer_size_]);
   while (piece.length > 0 || copy_sent_ < copy_filled_) {
     if (copy_sent_ == copy_filled_) {
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.length, copy_buffer_size_));

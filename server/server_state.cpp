@@ -1,5 +1,6 @@
 #include "server_state.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace mpserve {
@@ -24,6 +25,13 @@ void server_state::begin_stop(const std::function<void(const std::shared_ptr<htt
       if (auto session = weak.lock()) live.push_back(std::move(session));
   }
   for (const auto& session : live) visit(session);
+}
+
+bool server_state::lease_copy_buffer() noexcept {
+  const std::size_t budget = std::max<std::size_t>(1, config.copy_memory_limit / config.copy_buffer_size);
+  if (copy_buffers_.fetch_add(1, std::memory_order_acq_rel) < budget) return true;
+  copy_buffers_.fetch_sub(1, std::memory_order_acq_rel);
+  return false;
 }
 
 void server_state::name_connection(std::uint32_t token, std::string label) {

@@ -37,6 +37,10 @@ public:
   void connection_accepted() noexcept { connections_.fetch_add(1, std::memory_order_acq_rel); }
   void connection_closed() noexcept { connections_.fetch_sub(1, std::memory_order_acq_rel); }
 
+  // Copy buffers are leased so that their total stays within config.copy_memory_limit.
+  bool lease_copy_buffer() noexcept;
+  void return_copy_buffer() noexcept { copy_buffers_.fetch_sub(1, std::memory_order_acq_rel); }
+
   using registration = std::list<std::weak_ptr<http_session>>::iterator;
   registration add_session(std::weak_ptr<http_session> session);
   void remove_session(registration where);
@@ -55,6 +59,7 @@ private:
   mutable std::mutex labels_mutex_;
   std::map<std::uint32_t, std::string> labels_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> copy_buffers_{0};
   std::atomic<std::size_t> connections_{0};
   std::mutex mutex_;
   std::list<std::weak_ptr<http_session>> sessions_;

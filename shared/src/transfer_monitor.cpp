@@ -119,10 +119,11 @@ transfer_summary transfer_monitor::finish() {
        summary.seconds * 1000 >= static_cast<double>(options_.interval.count()));
   if (!worth_a_summary) return summary;
   log_event(spdlog::level::info, "transfer_done",
-            fmt::format("{} done: {} in {} ({}), {}, {} subflow{}", options_.label,
+            fmt::format("{} done: {} in {} ({}), {}, {} subflow{}{}{}", options_.label,
                         format_bytes(bytes), format_duration(summary.seconds), format_rate(rate),
                         connection_kind(stats), summary.subflows.size(),
-                        summary.subflows.size() == 1 ? "" : "s"),
+                        summary.subflows.size() == 1 ? "" : "s", options_.note.empty() ? "" : ", ",
+                        options_.note),
             {{"label", options_.label},
              {"bytes", bytes},
              {"seconds", summary.seconds},
@@ -130,7 +131,8 @@ transfer_summary transfer_monitor::finish() {
              {"mptcp", stats.mptcp},
              {"fallback", stats.fallback},
              {"token", std::uint64_t{stats.token}},
-             {"subflows", std::uint64_t{summary.subflows.size()}}});
+             {"subflows", std::uint64_t{summary.subflows.size()}},
+             {"note", options_.note}});
   for (const auto& total : summary.subflows) {
     const auto& s = total.last;
     log_event(spdlog::level::info, "subflow_total",

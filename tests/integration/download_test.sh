@@ -91,3 +91,26 @@ grep -q "done: ${size_mib}.0 MiB .* MPTCP token [0-9a-f]\{8\}, 1 subflow" "$work
 grep -q "subflow 1 127.0.0.1:[0-9]* -> 127.0.0.1:$port carried" "$work/fetch.err" ||
   fail "mpfetch's summary has no per-subflow line"
 echo "ok: both sides report the MPTCP connection and its subflow"
+
+# Without --body-method, mpserve chooses by connection type, as measured in
+# docs/transfer-methods.md: a copy through a 1 MiB buffer on MPTCP, sendfile on TCP.
+"$mpserve" --port 0 --bind 127.0.0.1 --directory "$work/root" --progress-interval 0 \
+  > "$work/server.out" 2> "$work/server.err" &
+server_pid=$!
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's/^Serving HTTP on .* port \([0-9]\+\) .*/\1/p' "$work/server.out" 2>/dev/null || true)
+  [[ -n $port ]] && break
+  sleep 0.1
+done
+[[ -n $port ]] || fail "mpserve did not start a second time"
+rm -f "$work/copy.bin"
+timeout 120 "$mpfetch" -q "http://127.0.0.1:$port/random.bin" -O "$work/copy.bin" || fail "mpfetch (default method) failed"
+[[ $(sha256sum < "$work/copy.bin" | cut -d' ' -f1) == "$expected" ]] || fail "SHA-256 differs with the default method"
+timeout 120 curl -sS -o /dev/null "http://127.0.0.1:$port/random.bin" || fail "curl failed"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+grep -q "done: ${size_mib}.0 MiB .* MPTCP token .*, sent by copy" "$work/server.err" ||
+  fail "the MPTCP transfer was not sent by copy"
+grep -q "done: ${size_mib}.0 MiB .* TCP, 1 subflow, sent by sendfile" "$work/server.err" ||
+  fail "the TCP transfer was not sent by sendfile"
+echo "ok: by default MPTCP transfers are sent by copy, TCP transfers by sendfile, and the log says so"

@@ -34,6 +34,7 @@ public:
     // Small, quick transfers (a favicon, a listing) would drown the log in summaries: the
     // summary is logged only if the transfer lasted an interval or carried this much.
     std::uint64_t summary_min_bytes = 0;
+    std::string note;  // appended to the summary, e.g. "sent by copy"
   };
   using byte_counter = std::function<std::uint64_t()>;
 
