@@ -40,6 +40,10 @@ std::string format_combined(const access_record& record) {
 
 access_log::access_log(const std::string& destination) {
   if (destination.empty()) return;
+  if (destination == "off") {
+    off_ = true;
+    return;
+  }
   try {
     if (destination == "-")
       logger_ = std::make_shared<spdlog::logger>(
@@ -55,6 +59,7 @@ access_log::access_log(const std::string& destination) {
 }
 
 void access_log::write(const access_record& record) {
+  if (off_) return;
   const std::string line = format_combined(record);
   if (logger_)
     logger_->info("{}", line);

@@ -29,13 +29,15 @@ std::string format_combined(const access_record& record);
 
 class access_log {
 public:
-  // `destination`: "" for the console log, "-" for standard output, else a file path
-  // (appended to). Throws std::runtime_error with one clear line if the file cannot be opened.
+  // `destination`: "" for the console log, "-" for standard output, "off" for none, else a
+  // file path (appended to). Throws std::runtime_error with one clear line if the file cannot
+  // be opened.
   explicit access_log(const std::string& destination);
   void write(const access_record& record);
 
 private:
   std::shared_ptr<spdlog::logger> logger_;  // null: the console log
+  bool off_ = false;
 };
 
 }  // namespace mpserve

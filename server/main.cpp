@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
                  "seconds between per-subflow progress lines (0: off)")
       ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--access-log", config.access_log,
-                 "combined-format access log: FILE, or - for standard output (default: the console log)");
+                 "combined-format access log: FILE, - for standard output, off (default: the console log)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--log-json", json_log, "also write events as JSON lines to this file");
