@@ -1,6 +1,7 @@
 #include "output_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +15,14 @@ output_file::~output_file() {
 
 void output_file::open(const std::string& final_path, std::error_code& ec) {
   final_path_ = final_path;
+  struct stat existing {};
+  if (::stat(final_path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
+    direct_ = true;
+    part_path_ = final_path;
+    fd_ = ::open(final_path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd_ < 0) ec.assign(errno, std::system_category());
+    return;
+  }
   part_path_ = final_path + ".part";
   fd_ = ::open(part_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) ec.assign(errno, std::system_category());
@@ -33,6 +42,11 @@ void output_file::write(const char* data, std::size_t size, std::error_code& ec)
 }
 
 void output_file::commit(std::error_code& ec) {
+  if (direct_) {
+    if (::close(fd_) != 0) ec.assign(errno, std::system_category());
+    fd_ = -1;
+    return;
+  }
   int error = ::fsync(fd_) == 0 ? 0 : errno;
   if (::close(fd_) != 0 && error == 0) error = errno;
   fd_ = -1;
