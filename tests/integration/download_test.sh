@@ -6,33 +6,16 @@
 # usage: download_test.sh MPSERVE MPFETCH        exit 0 pass, 1 fail, 77 skip
 set -euo pipefail
 
-mpserve=${1:?usage: download_test.sh MPSERVE MPFETCH}
-mpfetch=${2:?usage: download_test.sh MPSERVE MPFETCH}
+MPSERVE=${1:?usage: download_test.sh MPSERVE MPFETCH}
+MPFETCH=${2:?usage: download_test.sh MPSERVE MPFETCH}
+source "$(dirname "$0")/lib.sh"
 size_mib=256
 
 if ! command -v strace >/dev/null; then
   echo "SKIP: strace is not installed (./run.sh deps installs it)"
   exit 77
 fi
-
-work=$(mktemp -d /tmp/mp-download-test.XXXXXX)
-strace_pid=
-server_pid=
-cleanup() {
-  # Only the processes this script started, by PID.
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then kill "$server_pid" 2>/dev/null || true; fi
-  if [[ -n $strace_pid ]]; then wait "$strace_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*"
-  for log in server.out server.err fetch.err; do
-    [[ -s $work/$log ]] && { echo "--- $log"; tail -n 30 "$work/$log"; }
-  done
-  exit 1
-}
+make_workdir mp-download-test
 
 mkdir "$work/root"
 head -c "$((size_mib << 20))" /dev/urandom > "$work/root/random.bin"
@@ -40,22 +23,14 @@ expected=$(sha256sum < "$work/root/random.bin" | cut -d' ' -f1)
 
 # Port 0: the kernel picks a free port and mpserve prints it, as python -m http.server does.
 strace -f -qq -o "$work/strace.log" -e trace=sendfile,read,pread64 \
-  "$mpserve" --port 0 --bind 127.0.0.1 --directory "$work/root" --progress-interval 0.2 --body-method sendfile \
+  "$MPSERVE" --port 0 --bind 127.0.0.1 --directory "$work/root" --progress-interval 0.2 --body-method sendfile \
   > "$work/server.out" 2> "$work/server.err" &
-strace_pid=$!
-
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's/^Serving HTTP on .* port \([0-9]\+\) .*/\1/p' "$work/server.out" 2>/dev/null || true)
-  [[ -n $port ]] && break
-  kill -0 "$strace_pid" 2>/dev/null || fail "mpserve exited before listening"
-  sleep 0.1
-done
-[[ -n $port ]] || fail "mpserve did not print its port within 10 s"
-server_pid=$(pgrep -P "$strace_pid" -x mpserve || true)
+tracer_pid=$!
+wait_for_port "$tracer_pid"
+server_pid=$(pgrep -P "$tracer_pid" -x mpserve || true)
 [[ -n $server_pid ]] || fail "cannot find the mpserve process under strace"
 
-timeout 120 "$mpfetch" "http://127.0.0.1:$port/random.bin" -O "$work/copy.bin" \
+timeout 120 "$MPFETCH" "http://127.0.0.1:$port/random.bin" -O "$work/copy.bin" \
   --progress-interval 0.2 2> "$work/fetch.err" || fail "mpfetch exited with $?"
 
 actual=$(sha256sum < "$work/copy.bin" | cut -d' ' -f1)
@@ -63,9 +38,7 @@ actual=$(sha256sum < "$work/copy.bin" | cut -d' ' -f1)
 [[ ! -e $work/copy.bin.part ]] || fail "the .part file was left behind"
 echo "ok: SHA-256 of the ${size_mib} MiB copy matches ($actual)"
 
-kill "$server_pid"
-wait "$strace_pid" 2>/dev/null || true
-strace_pid=
+stop_mpserve
 
 # Sum what the syscalls returned: sendfile must account for the whole body; read/pread64
 # together stay far below it (they only see the HTTP request and start-up files).
@@ -94,21 +67,12 @@ echo "ok: both sides report the MPTCP connection and its subflow"
 
 # Without --body-method, mpserve chooses by connection type, as measured in
 # docs/transfer-methods.md: a copy through a 1 MiB buffer on MPTCP, sendfile on TCP.
-"$mpserve" --port 0 --bind 127.0.0.1 --directory "$work/root" --progress-interval 0 \
-  > "$work/server.out" 2> "$work/server.err" &
-server_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's/^Serving HTTP on .* port \([0-9]\+\) .*/\1/p' "$work/server.out" 2>/dev/null || true)
-  [[ -n $port ]] && break
-  sleep 0.1
-done
-[[ -n $port ]] || fail "mpserve did not start a second time"
+start_mpserve --port 0 --bind 127.0.0.1 --directory "$work/root" --progress-interval 0
 rm -f "$work/copy.bin"
-timeout 120 "$mpfetch" -q "http://127.0.0.1:$port/random.bin" -O "$work/copy.bin" || fail "mpfetch (default method) failed"
+timeout 120 "$MPFETCH" -q "http://127.0.0.1:$port/random.bin" -O "$work/copy.bin" || fail "mpfetch (default method) failed"
 [[ $(sha256sum < "$work/copy.bin" | cut -d' ' -f1) == "$expected" ]] || fail "SHA-256 differs with the default method"
 timeout 120 curl -sS -o /dev/null "http://127.0.0.1:$port/random.bin" || fail "curl failed"
-kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+stop_mpserve
 grep -q "done: ${size_mib}.0 MiB .* MPTCP token .*, sent by copy" "$work/server.err" ||
   fail "the MPTCP transfer was not sent by copy"
 grep -q "done: ${size_mib}.0 MiB .* TCP, 1 subflow, sent by sendfile" "$work/server.err" ||

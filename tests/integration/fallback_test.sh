@@ -6,16 +6,11 @@
 #
 # usage: fallback_test.sh MPSERVE MPFETCH        exit 0 pass, 1 fail, 77 skip
 set -euo pipefail
-mpserve=$(readlink -f "${1:?usage: fallback_test.sh MPSERVE MPFETCH}")
-mpfetch=$(readlink -f "${2:?usage: fallback_test.sh MPSERVE MPFETCH}")
+MPSERVE=$(readlink -f "${1:?usage: fallback_test.sh MPSERVE MPFETCH}")
+MPFETCH=$(readlink -f "${2:?usage: fallback_test.sh MPSERVE MPFETCH}")
+source "$(dirname "$0")/lib.sh"
 
-if [[ ${MP_IN_PRIVATE_NETNS:-} != 1 ]]; then
-  if ! unshare -n true 2>/dev/null; then
-    echo "SKIP: cannot create a network namespace (unshare -n needs CAP_SYS_ADMIN)"
-    exit 77
-  fi
-  MP_IN_PRIVATE_NETNS=1 exec unshare -n bash "$0" "$mpserve" "$mpfetch"
-fi
+enter_private_netns "$MPSERVE" "$MPFETCH"
 
 # Inside the private namespace from here on.
 if ! echo 0 > /proc/sys/net/mptcp/enabled 2>/dev/null; then
@@ -24,45 +19,20 @@ if ! echo 0 > /proc/sys/net/mptcp/enabled 2>/dev/null; then
 fi
 ip link set lo up
 
-work=$(mktemp -d /tmp/mp-fallback-test.XXXXXX)
-server_pid=
-cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for log in server.out server.err fetch.err; do
-    [[ -s $work/$log ]] && { echo "--- $log"; cat "$work/$log"; }
-  done
-  exit 1
-}
+make_workdir mp-fallback-test
 
 mkdir "$work/root"
 head -c $((4 << 20)) /dev/urandom > "$work/root/file.bin"
 
 # --mptcp on: the server refuses to start.
-if "$mpserve" --mptcp on --port 0 --bind 127.0.0.1 -d "$work/root" > "$work/server.out" 2> "$work/server.err"; then
+if "$MPSERVE" --mptcp on --port 0 --bind 127.0.0.1 -d "$work/root" > "$work/server.out" 2> "$work/server.err"; then
   fail "mpserve --mptcp on started although MPTCP is disabled"
 fi
 grep -q "net.mptcp.enabled=0" "$work/server.err" || fail "mpserve --mptcp on does not say why it failed"
 echo "ok: mpserve --mptcp on refuses: $(head -n1 "$work/server.err")"
 
 # --mptcp auto: the server falls back and says so.
-"$mpserve" --mptcp auto --port 0 --bind 127.0.0.1 -d "$work/root" > "$work/server.out" 2> "$work/server.err" &
-server_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's/^Serving HTTP on .* port \([0-9]\+\) .*/\1/p' "$work/server.out")
-  [[ -n $port ]] && break
-  kill -0 "$server_pid" 2>/dev/null || fail "mpserve exited before listening"
-  sleep 0.1
-done
-[[ -n $port ]] || fail "mpserve did not print its port"
+start_mpserve --mptcp auto --port 0 --bind 127.0.0.1 -d "$work/root"
 grep -q "^Listening socket fell back to TCP: MPTCP is disabled (net.mptcp.enabled=0)" "$work/server.out" ||
   fail "mpserve does not report the fallback on stdout"
 [[ $(grep -c "MPTCP unavailable" "$work/server.err") == 1 ]] || fail "mpserve should warn exactly once"
@@ -70,7 +40,7 @@ echo "ok: mpserve --mptcp auto falls back to TCP and warns once"
 
 # --mptcp on: the client refuses, with wget's network-failure code 4.
 set +e
-"$mpfetch" --mptcp on "http://127.0.0.1:$port/file.bin" -O "$work/copy.bin" 2> "$work/fetch.err"
+"$MPFETCH" --mptcp on "http://127.0.0.1:$port/file.bin" -O "$work/copy.bin" 2> "$work/fetch.err"
 code=$?
 set -e
 [[ $code == 4 ]] || fail "mpfetch --mptcp on exited with $code, expected 4"
@@ -79,7 +49,7 @@ grep -q "net.mptcp.enabled=0" "$work/fetch.err" || fail "mpfetch --mptcp on does
 echo "ok: mpfetch --mptcp on refuses with exit 4: $(tail -n1 "$work/fetch.err")"
 
 # --mptcp auto: the client falls back, warns once, and the download is complete and over TCP.
-"$mpfetch" --mptcp auto "http://127.0.0.1:$port/file.bin" -O "$work/copy.bin" 2> "$work/fetch.err" ||
+"$MPFETCH" --mptcp auto "http://127.0.0.1:$port/file.bin" -O "$work/copy.bin" 2> "$work/fetch.err" ||
   fail "mpfetch --mptcp auto failed"
 cmp -s "$work/root/file.bin" "$work/copy.bin" || fail "the copy differs"
 [[ $(grep -c "MPTCP unavailable" "$work/fetch.err") == 1 ]] || fail "mpfetch should warn exactly once"

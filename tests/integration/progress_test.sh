@@ -7,16 +7,11 @@
 #
 # usage: progress_test.sh MPSERVE MPFETCH        exit 0 pass, 1 fail, 77 skip
 set -euo pipefail
-mpserve=$(readlink -f "${1:?usage: progress_test.sh MPSERVE MPFETCH}")
-mpfetch=$(readlink -f "${2:?usage: progress_test.sh MPSERVE MPFETCH}")
+MPSERVE=$(readlink -f "${1:?usage: progress_test.sh MPSERVE MPFETCH}")
+MPFETCH=$(readlink -f "${2:?usage: progress_test.sh MPSERVE MPFETCH}")
+source "$(dirname "$0")/lib.sh"
 
-if [[ ${MP_IN_PRIVATE_NETNS:-} != 1 ]]; then
-  if ! unshare -n true 2>/dev/null; then
-    echo "SKIP: cannot create a network namespace (unshare -n needs CAP_SYS_ADMIN)"
-    exit 77
-  fi
-  MP_IN_PRIVATE_NETNS=1 exec unshare -n bash "$0" "$mpserve" "$mpfetch"
-fi
+enter_private_netns "$MPSERVE" "$MPFETCH"
 
 ip link set lo mtu 1500 up
 if ! tc qdisc add dev lo root tbf rate 40mbit burst 32kb latency 100ms 2>/dev/null; then
@@ -24,42 +19,17 @@ if ! tc qdisc add dev lo root tbf rate 40mbit burst 32kb latency 100ms 2>/dev/nu
   exit 77
 fi
 
-work=$(mktemp -d /tmp/mp-progress-test.XXXXXX)
-server_pid=
-cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for log in server.out server.err fetch.err; do
-    [[ -s $work/$log ]] && { echo "--- $log"; tail -n 40 "$work/$log"; }
-  done
-  exit 1
-}
+make_workdir mp-progress-test
 
 mkdir "$work/root"
 head -c $((12 << 20)) /dev/urandom > "$work/root/file.bin"
-"$mpserve" --port 0 --bind 127.0.0.1 -d "$work/root" --progress-interval 0.2 \
-  --log-json "$work/server.json" > "$work/server.out" 2> "$work/server.err" &
-server_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's/^Serving HTTP on .* port \([0-9]\+\) .*/\1/p' "$work/server.out")
-  [[ -n $port ]] && break
-  kill -0 "$server_pid" 2>/dev/null || fail "mpserve exited before listening"
-  sleep 0.1
-done
-[[ -n $port ]] || fail "mpserve did not print its port"
+start_mpserve --port 0 --bind 127.0.0.1 -d "$work/root" --progress-interval 0.2 \
+  --log-json "$work/server.json"
 
-timeout 60 "$mpfetch" "http://127.0.0.1:$port/file.bin" -O "$work/copy.bin" --progress-interval 0.2 \
+timeout 60 "$MPFETCH" "http://127.0.0.1:$port/file.bin" -O "$work/copy.bin" --progress-interval 0.2 \
   --log-json "$work/fetch.json" 2> "$work/fetch.err" || fail "mpfetch failed"
 cmp -s "$work/root/file.bin" "$work/copy.bin" || fail "the copy differs"
-kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+stop_mpserve
 
 # At 40 Mbit/s, 12 MiB take about 2.5 s: several 0.2 s intervals on each side.
 progress='[0-9.]+ [KMG]?i?B / 12.0 MiB \([0-9.]+%\) [0-9.]+ [kMG]?bit/s MPTCP token [0-9a-f]{8}'

@@ -10,16 +10,11 @@
 #
 # usage: two_subflows_test.sh MPSERVE MPFETCH        exit 0 pass, 1 fail, 77 skip
 set -euo pipefail
-mpserve=$(readlink -f "${1:?usage: two_subflows_test.sh MPSERVE MPFETCH}")
-mpfetch=$(readlink -f "${2:?usage: two_subflows_test.sh MPSERVE MPFETCH}")
+MPSERVE=$(readlink -f "${1:?usage: two_subflows_test.sh MPSERVE MPFETCH}")
+MPFETCH=$(readlink -f "${2:?usage: two_subflows_test.sh MPSERVE MPFETCH}")
+source "$(dirname "$0")/lib.sh"
 
-if [[ ${MP_IN_PRIVATE_NETNS:-} != 1 ]]; then
-  if ! unshare -n true 2>/dev/null; then
-    echo "SKIP: cannot create a network namespace (unshare -n needs CAP_SYS_ADMIN)"
-    exit 77
-  fi
-  MP_IN_PRIVATE_NETNS=1 exec unshare -n bash "$0" "$mpserve" "$mpfetch"
-fi
+enter_private_netns "$MPSERVE" "$MPFETCH"
 
 ip link set lo up
 ip addr add 192.0.2.1/24 dev lo
@@ -32,39 +27,17 @@ fi
 # 1 Gbit/s keeps the transfer long enough for progress lines and both paths busy.
 tc qdisc add dev lo root tbf rate 1gbit burst 256kb latency 50ms 2>/dev/null || true
 
-work=$(mktemp -d /tmp/mp-two-subflows.XXXXXX)
-server_pid=
-cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for log in server.err fetch.err; do
-    [[ -s $work/$log ]] && { echo "--- $log"; tail -n 30 "$work/$log"; }
-  done
-  exit 1
-}
+make_workdir mp-two-subflows
 
 mkdir "$work/root"
 head -c $((256 << 20)) /dev/urandom > "$work/root/file.bin"
-"$mpserve" --port 8080 --bind 192.0.2.1 -d "$work/root" --progress-interval 0.5 \
-  > "$work/server.out" 2> "$work/server.err" &
-server_pid=$!
-for _ in $(seq 100); do
-  grep -q '^Serving HTTP' "$work/server.out" 2>/dev/null && break
-  sleep 0.1
-done
+start_mpserve --port 8080 --bind 192.0.2.1 -d "$work/root" --progress-interval 0.5
 grep -q '^Listening socket is MPTCP' "$work/server.out" || fail "mpserve is not listening on MPTCP"
 
-timeout 120 "$mpfetch" "http://192.0.2.1:8080/file.bin" -O "$work/copy.bin" --progress-interval 0.5 \
+timeout 120 "$MPFETCH" "http://192.0.2.1:8080/file.bin" -O "$work/copy.bin" --progress-interval 0.5 \
   2> "$work/fetch.err" || fail "mpfetch failed"
 cmp -s "$work/root/file.bin" "$work/copy.bin" || fail "the copy differs"
-kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+stop_mpserve
 
 for side in server fetch; do
   grep -q "done: 256.0 MiB .* MPTCP token [0-9a-f]*, 2 subflows" "$work/$side.err" ||
