@@ -93,8 +93,14 @@ void http_session::run() {
 }
 
 void http_session::stop_when_idle() {
-  // Busy sessions see server_.stopping() when their response ends and close then.
-  if (idle_ && buffer_.size() == 0) close();
+  // Busy sessions see server_.stopping() when their response ends and close then. A request
+  // that has started to arrive (the parser consumed some of it) is not idle.
+  if (idle_ && buffer_.size() == 0 && !(parser_ && parser_->got_some())) close();
+}
+
+void http_session::force_close() {
+  sender_.abort();  // a transfer in flight ends now (on_sent logs it and closes)
+  close();
 }
 
 void http_session::read_request() {
@@ -143,15 +149,34 @@ void http_session::on_read(const error_code& ec) {
 void http_session::handle_request() {
   const auto& request = parser_->get();
   keep_alive_ = request.keep_alive() && !server_.stopping();
+  if (request.version() >= 20 || request.version() < 10)
+    return answer_error(http::status::http_version_not_supported);
+  // Framing that two parsers could read differently is how requests get smuggled past a
+  // proxy (RFC 9112 §6.1, §6.3): Transfer-Encoding that is not "chunked" last, chunked on
+  // HTTP/1.0, or Transfer-Encoding together with Content-Length. Refuse and close.
+  const bool has_transfer_encoding = request.find(http::field::transfer_encoding) != request.end();
+  if (has_transfer_encoding &&
+      (!parser_->chunked() || request.version() < 11 ||
+       request.find(http::field::content_length) != request.end())) {
+    keep_alive_ = false;
+    return answer_error(http::status::bad_request);
+  }
   if (request.target().size() > server_.config.target_limit) return answer_error(http::status::uri_too_long);
-  if (request.version() >= 11 && request.find(http::field::host) == request.end())
-    return answer_error(http::status::bad_request);  // RFC 9112 §3.2: Host is required in 1.1
+  const auto hosts = request.count(http::field::host);
+  if ((request.version() >= 11 && hosts == 0) || hosts > 1)
+    return answer_error(http::status::bad_request);  // RFC 9112 §3.2: exactly one Host in 1.1
   if (request.method() != http::verb::get && request.method() != http::verb::head)
     return answer_error(http::status::method_not_allowed);
 
   request_view view;
   view.head = request.method() == http::verb::head;
   view.target = std::string_view(request.target().data(), request.target().size());
+  // Absolute form ("GET http://host/path"), which servers must accept (RFC 9112 §3.2.2):
+  // the path and query are what we serve.
+  if (view.target.rfind("http://", 0) == 0 || view.target.rfind("https://", 0) == 0) {
+    const auto path_start = view.target.find('/', view.target.find("//") + 2);
+    view.target = path_start == std::string_view::npos ? std::string_view("/") : view.target.substr(path_start);
+  }
   view.version = request.version();
   if_match_ = joined_header(request, http::field::if_match);
   if_none_match_ = joined_header(request, http::field::if_none_match);
@@ -207,7 +232,7 @@ void http_session::send(response_plan plan) {
   if (plan_.file_bytes > 0)
     spdlog::debug("{} sending {} by {} over {}", label_, mp::format_bytes(plan_.file_bytes),
                   to_string(method), mptcp_ ? "MPTCP" : "TCP");
-  sender_.start(stream_.socket(), std::move(pieces), plan_.file.fd.get(), method,
+  sender_.start(stream_.socket(), std::move(pieces), plan_.file.fd.get(), method, shared_from_this(),
                 [self = shared_from_this()](const error_code& ec) { self->on_sent(ec); });
 }
 

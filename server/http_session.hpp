@@ -47,6 +47,8 @@ public:
   // Graceful stop: an idle connection closes now, a busy one after its current response.
   // Call on the session's own executor.
   void stop_when_idle();
+  // The grace period is over: end whatever is running. Call on the session's own executor.
+  void force_close();
   boost::asio::any_io_executor get_executor() { return stream_.get_executor(); }
 
 private:

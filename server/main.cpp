@@ -211,15 +211,22 @@ int main(int argc, char** argv) {
   // grace period. A second signal, or the end of the grace period, ends everything.
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer drain_timer(io);
+  bool forced = false;
   const auto stop_requested_at = std::make_shared<std::chrono::steady_clock::time_point>();
   std::function<void()> check_drained = [&] {
     drain_timer.expires_after(std::chrono::milliseconds(50));
     drain_timer.async_wait([&](const boost::system::error_code& wait_error) {
       if (wait_error) return;
       if (server.connections() == 0) return stop_everything();
-      if (std::chrono::steady_clock::now() - *stop_requested_at >= config.grace_period) {
+      const auto waited = std::chrono::steady_clock::now() - *stop_requested_at;
+      if (waited >= config.grace_period + std::chrono::seconds(2)) return stop_everything();
+      if (waited >= config.grace_period && !forced) {
+        // End the transfers still running, so each is logged and closed, then wait briefly.
+        forced = true;
         spdlog::info("grace period over: closing {} connection(s)", server.connections());
-        return stop_everything();
+        server.begin_stop([](const std::shared_ptr<mpserve::http_session>& session) {
+          asio::post(session->get_executor(), [session] { session->force_close(); });
+        });
       }
       check_drained();
     });
@@ -247,7 +254,18 @@ int main(int argc, char** argv) {
 
   server_listener->run();
   std::vector<std::thread> threads_running;
-  for (auto& worker : workers) threads_running.emplace_back([&worker] { worker->run(); });
+  for (auto& worker : workers)
+    threads_running.emplace_back([&worker] {
+      // An exception from one request (std::bad_alloc, say) must not end the server.
+      for (;;) {
+        try {
+          worker->run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("a connection failed: {}", e.what());
+        }
+      }
+    });
   io.run();
   for (auto& thread : threads_running) thread.join();
   return 0;

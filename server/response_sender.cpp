@@ -13,6 +13,11 @@ namespace {
 // One call may fill any socket buffer; sendfile returns early when the buffer is full.
 constexpr std::uint64_t max_sendfile_chunk = 16u << 20;
 
+// On a fast path a socket rarely fills, and one transfer would keep the thread to itself:
+// after this many bytes in one go, the rest waits its turn behind the other connections
+// (nginx's sendfile_max_chunk serves the same purpose).
+constexpr std::uint64_t bytes_per_turn = 4u << 20;
+
 boost::system::error_code errno_code() { return {errno, boost::system::system_category()}; }
 
 // "Would block": wait for the socket, then continue where we stopped.
@@ -24,7 +29,9 @@ std::string_view to_string(body_method method) noexcept {
 }
 
 void response_sender::start(mp::mptcp::socket& socket, std::vector<response_piece> pieces,
-                            int file_fd, body_method method, completion done) {
+                            int file_fd, body_method method, std::shared_ptr<void> owner,
+                            completion done) {
+  owner_ = std::move(owner);
   socket_ = &socket;
   pieces_ = std::move(pieces);
   current_ = 0;
@@ -125,7 +132,14 @@ bool response_sender::copy_file_range_out(response_piece& piece, bool more, boos
 
 void response_sender::step() {
   boost::system::error_code ec;
+  const std::uint64_t sent_before = total_sent_;
   while (current_ < pieces_.size()) {
+    if (total_sent_ - sent_before >= bytes_per_turn) {
+      boost::asio::post(socket_->get_executor(), [this, owner = owner_] {
+        if (done_) step();
+      });
+      return;
+    }
     auto& piece = pieces_[current_];
     const bool last = current_ + 1 == pieces_.size();
     const bool more_bytes_follow = piece.length > 0 || !last;
@@ -144,19 +158,33 @@ void response_sender::step() {
 
 void response_sender::wait_writable() {
   // A client that stops reading must not hold the connection forever (nginx's send_timeout).
+  const std::uint64_t generation = ++wait_generation_;
   stall_timer_->expires_after(send_timeout_);
-  stall_timer_->async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the socket became writable in time
+  stall_timer_->async_wait([this, owner = owner_, generation](const boost::system::error_code& ec) {
+    // Cancelled, or fired in the same turn as the wait completed: not a stall of this wait.
+    if (ec || generation != wait_generation_ || !done_) return;
     stalled_ = true;
     boost::system::error_code ignored;
     socket_->cancel(ignored);
   });
-  socket_->async_wait(mp::mptcp::socket::wait_write, [this](const boost::system::error_code& ec) {
-    stall_timer_->cancel();
-    if (stalled_) return complete(boost::asio::error::timed_out);
-    if (ec) return complete(ec);
-    step();
-  });
+  socket_->async_wait(mp::mptcp::socket::wait_write,
+                      [this, owner = owner_](const boost::system::error_code& ec) {
+                        ++wait_generation_;
+                        stall_timer_->cancel();
+                        if (!done_) return;  // aborted meanwhile
+                        if (stalled_) return complete(boost::asio::error::timed_out);
+                        if (ec) return complete(ec);
+                        step();
+                      });
+}
+
+void response_sender::abort() {
+  if (!done_) return;
+  ++wait_generation_;
+  if (stall_timer_) stall_timer_->cancel();
+  boost::system::error_code ignored;
+  socket_->cancel(ignored);
+  complete(boost::asio::error::operation_aborted);
 }
 
 void response_sender::complete(const boost::system::error_code& ec) {
@@ -164,6 +192,7 @@ void response_sender::complete(const boost::system::error_code& ec) {
   pieces_.clear();
   auto done = std::move(done_);
   done_ = nullptr;
+  auto owner = std::move(owner_);  // released after `done`, which may drop the last other owner
   if (done) done(ec);
 }
 

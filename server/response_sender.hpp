@@ -45,10 +45,13 @@ public:
                            std::chrono::milliseconds send_timeout = std::chrono::seconds(60))
       : copy_buffer_size_(copy_buffer_size), send_timeout_(send_timeout) {}
 
-  // Sends every piece; `done` runs once with the first error or none. The caller keeps this
-  // object, the socket and `file_fd` alive until then.
+  // Sends every piece; `done` runs once with the first error or none. `owner` (the session)
+  // is held by every pending handler, so this object, the socket and `file_fd` outlive them.
   void start(mp::mptcp::socket& socket, std::vector<response_piece> pieces, int file_fd,
-             body_method method, completion done);
+             body_method method, std::shared_ptr<void> owner, completion done);
+
+  // Ends the transfer now (graceful stop ran out of time): `done` gets operation_aborted.
+  void abort();
 
   // File bytes sent so far in this response (what progress counts).
   std::uint64_t file_bytes_sent() const noexcept { return file_sent_; }
@@ -67,6 +70,8 @@ private:
   std::chrono::milliseconds send_timeout_;
   std::optional<boost::asio::steady_timer> stall_timer_;
   bool stalled_ = false;
+  std::uint64_t wait_generation_ = 0;  // a stall timer from an earlier wait must not act
+  std::shared_ptr<void> owner_;
   mp::mptcp::socket* socket_ = nullptr;
   std::vector<response_piece> pieces_;
   std::size_t current_ = 0;

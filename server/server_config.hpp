@@ -40,6 +40,7 @@ struct server_config {
   std::chrono::seconds send_timeout{60};          // a client that accepts no data this long is dropped
   std::size_t max_connections = 4096;             // beyond: stop accepting until one closes
   std::chrono::milliseconds grace_period{10'000}; // SIGINT/SIGTERM: running transfers may finish
+  std::size_t listing_limit = 50'000;           // entries shown in one directory listing
   int backlog = 1024;
 };
 

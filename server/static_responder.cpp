@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <ctime>
@@ -71,11 +72,22 @@ served_file open_file(int root, const std::string& relative, const server_config
                                 : open_beneath(root, relative, ec);
 }
 
-std::string redirect_location(std::string_view target) {
-  // "/dir?x" -> "/dir/?x": the slash goes before the query.
+// "/dir?x" -> "/dir/?x", built from the normalised path rather than the raw target: "//host"
+// would otherwise come back as "//host/", which browsers follow to another site.
+std::string redirect_location(const std::string& relative, std::string_view target) {
+  std::string location;
+  std::size_t start = 0;
+  while (start <= relative.size()) {
+    const auto slash = relative.find('/', start);
+    const auto end = slash == std::string::npos ? relative.size() : slash;
+    location += "/" + percent_encode_path_segment(std::string_view(relative).substr(start, end - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  location += "/";
   const auto query = target.find('?');
-  if (query == std::string_view::npos) return std::string(target) + "/";
-  return std::string(target.substr(0, query)) + "/" + std::string(target.substr(query));
+  if (query != std::string_view::npos) location += target.substr(query);
+  return location;
 }
 
 std::string random_boundary() {
@@ -90,7 +102,7 @@ std::string decoded_path(std::string_view target) {
   return out;
 }
 
-response_plan plan_listing(const request_view& request, served_file directory) {
+response_plan plan_listing(const request_view& request, served_file directory, const server_config& config) {
   std::vector<listing_entry> entries;
   // A fresh descriptor for reading: fdopendir takes ownership of it.
   const int dir_fd = ::openat(directory.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -99,12 +111,20 @@ response_plan plan_listing(const request_view& request, served_file directory) {
     if (dir_fd >= 0) ::close(dir_fd);
     return plan_error(http::status::forbidden, request.version, request.head);
   }
+  bool truncated = false;
   while (const dirent* entry = ::readdir(dir)) {
     const std::string_view name = entry->d_name;
     if (name == "." || name == "..") continue;
+    // A directory of millions of files must not stall the thread or exhaust memory.
+    if (entries.size() >= config.listing_limit) {
+      truncated = true;
+      break;
+    }
     struct stat info {};
-    // Follow symlinks to show what they lead to; a dangling one is listed as a file.
-    if (::fstatat(dir_fd, entry->d_name, &info, 0) != 0 &&
+    // Symlinks are followed only where they may be served: otherwise a link out of the root
+    // would show the size and date of what it points to.
+    const int follow = config.follow_symlinks ? 0 : AT_SYMLINK_NOFOLLOW;
+    if (::fstatat(dir_fd, entry->d_name, &info, follow) != 0 &&
         ::fstatat(dir_fd, entry->d_name, &info, AT_SYMLINK_NOFOLLOW) != 0)
       continue;
     entries.push_back({std::string(name), S_ISDIR(info.st_mode),
@@ -112,6 +132,9 @@ response_plan plan_listing(const request_view& request, served_file directory) {
                        info.st_mtime});
   }
   ::closedir(dir);
+  if (truncated)
+    spdlog::warn("listing of {} stopped at {} entries (listing limit)", decoded_path(request.target),
+                 config.listing_limit);
   auto plan = start_plan(http::status::ok, request.version);
   set_memory_body(plan,
                   render_directory_listing(default_listing_template(), decoded_path(request.target),
@@ -227,7 +250,7 @@ response_plan plan_static_response(const request_view& request, int root, const 
   if (S_ISDIR(file.info.st_mode)) {
     if (!target.trailing_slash && !target.relative.empty()) {
       auto plan = plan_error(http::status::moved_permanently, request.version, request.head);
-      plan.header.set(http::field::location, redirect_location(request.target));
+      plan.header.set(http::field::location, redirect_location(target.relative, request.target));
       return plan;
     }
     const std::string index = target.relative.empty() ? "index.html" : target.relative + "/index.html";
@@ -238,7 +261,7 @@ response_plan plan_static_response(const request_view& request, int root, const 
       plan.detail = plan.detail.empty() ? "index.html" : plan.detail + ", index.html";
       return plan;
     }
-    return plan_listing(request, std::move(file));
+    return plan_listing(request, std::move(file), config);
   }
   if (!S_ISREG(file.info.st_mode))  // FIFOs, devices, sockets: never
     return plan_error(http::status::forbidden, request.version, request.head);

@@ -342,6 +342,35 @@ class ErrorsTest(ServerTest):
         data = raw_exchange(self.port, b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\nabc")
         self.assertEqual(split_responses(data)[0][0], 413)
 
+    def test_ambiguous_framing_is_refused_and_closed(self):
+        # Each of these could be read differently by a proxy in front: request smuggling.
+        for request in (b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nGET /noext HTTP/1.1\r\nHost: x\r\n\r\n",
+                        b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+                        b"GET /hello.txt HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n0\r\n\r\n"):
+            responses = split_responses(raw_exchange(self.port, request))
+            self.assertEqual([r[0] for r in responses], [400], request)
+
+    def test_host_rules_and_versions(self):
+        two_hosts = raw_exchange(self.port, b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+        self.assertEqual(split_responses(two_hosts)[0][0], 400)
+        http2 = raw_exchange(self.port, b"GET /hello.txt HTTP/2.0\r\nHost: x\r\n\r\n")
+        self.assertTrue(http2.startswith(b"HTTP/1.1 505 ") or b" 400 " in http2[:20], http2[:40])
+        absolute = split_responses(raw_exchange(
+            self.port, b"GET http://example.org/hello.txt HTTP/1.1\r\nHost: example.org\r\nConnection: close\r\n\r\n"))
+        self.assertEqual((absolute[0][0], absolute[0][2]), (200, self.files["hello.txt"]))
+
+    def test_a_double_slash_never_redirects_to_another_host(self):
+        response, _ = self.request("GET", "//dir")
+        self.assertEqual(response.status, 301)
+        self.assertEqual(response.getheader("Location"), "/dir/")
+
+    def test_listing_does_not_reveal_what_an_outside_symlink_points_to(self):
+        response, body = self.request("GET", "/")
+        page = body.decode("utf-8")
+        row = page[page.index("escape-link"):][:400]
+        passwd_size = str(os.path.getsize("/etc/passwd"))
+        self.assertNotIn('data-bytes="%s"' % passwd_size, row)
+
     def test_get_with_a_small_body_is_answered(self):
         responses = split_responses(raw_exchange(
             self.port, b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"))

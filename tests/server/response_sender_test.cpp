@@ -104,7 +104,7 @@ TEST_P(ResponseSender, DeliversEveryPieceInOrder) {
 
   mpserve::response_sender sender(64 * 1024);
   boost::system::error_code result = boost::asio::error::would_block;
-  sender.start(server, pieces, file.fd(), method, [&](const boost::system::error_code& done) {
+  sender.start(server, pieces, file.fd(), method, nullptr, [&](const boost::system::error_code& done) {
     result = done;
     server.shutdown(mp::mptcp::socket::shutdown_send);
   });
@@ -150,7 +150,7 @@ TEST(ResponseSenderStall, AClientThatNeverReadsTimesOut) {
   boost::system::error_code result;
   bool done = false;
   const auto started = std::chrono::steady_clock::now();
-  sender.start(server, {{"H", 0, 8 * 1024 * 1024}}, file.fd(), body_method::sendfile,
+  sender.start(server, {{"H", 0, 8 * 1024 * 1024}}, file.fd(), body_method::sendfile, nullptr,
                [&](const boost::system::error_code& e) {
                  result = e;
                  done = true;
