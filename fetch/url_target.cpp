@@ -1,9 +1,17 @@
 #include "url_target.hpp"
 
+#include "output_name.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
 namespace mpfetch {
+
+std::string_view default_port(std::string_view scheme) { return scheme == "https" ? "443" : "80"; }
+
+std::string url_text(const url_target& url) {
+  return url.scheme + "://" + url.host_header + url.target;
+}
 
 std::variant<url_target, std::string> parse_url(std::string_view text) {
   auto parsed = boost::urls::parse_uri(text);
@@ -12,8 +20,8 @@ std::variant<url_target, std::string> parse_url(std::string_view text) {
   url_target out;
   out.scheme = url.scheme();
   for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (out.scheme == "https") return std::string("https URLs are not supported yet");
-  if (out.scheme != "http") return "unsupported scheme '" + out.scheme + "' in " + std::string(text);
+  if (out.scheme != "http" && out.scheme != "https")
+    return "unsupported scheme '" + out.scheme + "' in " + std::string(text);
   if (!url.has_authority() || url.encoded_host().empty())
     return "no host in URL '" + std::string(text) + "'";
   if (url.has_userinfo()) return std::string("user names and passwords in URLs are not supported");
@@ -24,7 +32,7 @@ std::variant<url_target, std::string> parse_url(std::string_view text) {
     case boost::urls::host_type::name: out.host = url.host_name(); break;
     default: return "unsupported host in URL '" + std::string(text) + "'";
   }
-  out.port = url.has_port() ? std::string(url.port()) : "80";
+  out.port = url.has_port() ? std::string(url.port()) : std::string(default_port(out.scheme));
   if (url.has_port() && (url.port_number() == 0 || url.port().empty()))
     return "invalid port in URL '" + std::string(text) + "'";
   out.host_header = url.encoded_host_and_port();
@@ -41,11 +49,7 @@ std::string output_name_for(const url_target& url) {
   const auto origin = boost::urls::parse_origin_form(url.target);
   if (origin && !origin->segments().empty()) name = origin->segments().back();
   // Decoded segments may hold bytes a file name must not: keep the name inside the directory.
-  for (auto& c : name) {
-    if (c == '/' || c == '\0' || c == '\\') c = '_';
-  }
-  if (name.empty() || name == "." || name == "..") return "index.html";
-  return name;
+  return safe_file_name(name);
 }
 
 std::string unused_name(const std::string& name,

@@ -85,9 +85,41 @@ TEST(ParseUrl, SchemeIsCaseInsensitive) {
   EXPECT_EQ(url.port, "80");
 }
 
-TEST(ParseUrl, HttpsIsNotSupportedYet) {
-  EXPECT_EQ(parse_error("https://example.org/file"), "https URLs are not supported yet");
-  EXPECT_EQ(parse_error("HTTPS://example.org/file"), "https URLs are not supported yet");
+TEST(ParseUrl, HttpsWithoutPortDefaultsTo443) {
+  const auto url = parsed("https://example.org/file");
+  EXPECT_EQ(url.scheme, "https");
+  EXPECT_EQ(url.port, "443");
+  EXPECT_EQ(url.host_header, "example.org");
+  EXPECT_EQ(url.target, "/file");
+  EXPECT_EQ(parsed("HTTPS://example.org/file").scheme, "https");
+}
+
+TEST(ParseUrl, HttpsWithExplicitPortKeepsIt) {
+  const auto url = parsed("https://[2001:db8::1]:8443/x");
+  EXPECT_EQ(url.port, "8443");
+  EXPECT_EQ(url.host_header, "[2001:db8::1]:8443");
+  EXPECT_EQ(parsed("https://example.org:80/").port, "80");
+}
+
+// --- url_text --------------------------------------------------------------------------------
+
+TEST(UrlText, RebuildsTheUrlWithoutFragment) {
+  EXPECT_EQ(mpfetch::url_text(parsed("http://example.org")), "http://example.org/");
+  EXPECT_EQ(mpfetch::url_text(parsed("HTTPS://[::1]:8443/a%20b?q=1#frag")),
+            "https://[::1]:8443/a%20b?q=1");
+}
+
+TEST(UrlText, ParsesBackToTheSameTarget) {
+  for (std::string_view text : {"http://example.org/a/b?c=d", "https://192.0.2.1:444/%2F",
+                                "http://[2001:db8::10]/", "https://example.org/~user/x;p"}) {
+    const auto first = parsed(text);
+    const auto again = parsed(mpfetch::url_text(first));
+    EXPECT_EQ(again.scheme, first.scheme) << text;
+    EXPECT_EQ(again.host, first.host) << text;
+    EXPECT_EQ(again.port, first.port) << text;
+    EXPECT_EQ(again.host_header, first.host_header) << text;
+    EXPECT_EQ(again.target, first.target) << text;
+  }
 }
 
 TEST(ParseUrl, OtherSchemesAreNamedInTheError) {
