@@ -99,6 +99,10 @@ void http_session::stop_when_idle() {
 }
 
 void http_session::force_close() {
+  // Reset rather than close: the client learns at once that the transfer broke (and can
+  // resume elsewhere or later) instead of waiting on bytes that will never come.
+  error_code ignored;
+  stream_.socket().set_option(boost::asio::socket_base::linger(true, 0), ignored);
   sender_.abort();  // a transfer in flight ends now (on_sent logs it and closes)
   close();
 }
