@@ -2,14 +2,17 @@
 
 #include "mp/connection_info.hpp"
 #include "mp/logging.hpp"
-#include "mp/mptcp_socket.hpp"
-#include "mp/resolve.hpp"
 #include "mp/units.hpp"
 
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <fmt/format.h>
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <sstream>
 
 namespace mpfetch {
 
@@ -18,130 +21,326 @@ namespace http = beast::http;
 using boost::system::error_code;
 
 namespace {
-// Large reads keep system calls few; the parser copies into this buffer, the file gets it.
+
+// Large reads keep system calls few (docs/receive-methods.md); the buffer is per download.
 constexpr std::size_t body_buffer_size = 1 << 20;
 
 bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
+
+std::string header_value(const http::fields& fields, http::field name) {
+  const auto it = fields.find(name);
+  return it == fields.end() ? std::string() : std::string(it->value());
+}
+
+std::string describe_url(const url_target& url) {
+  return url.scheme + "://" + url.host_header + url.target;
+}
+
 }  // namespace
 
 downloader::downloader(boost::asio::any_io_executor executor, download_options options)
-    : options_(std::move(options)), resolver_(executor), stream_(executor) {}
+    : executor_(executor),
+      options_(std::move(options)),
+      connection_(executor, options_.mptcp, options_.connect_timeout),
+      retry_timer_(executor) {
+  connection_.on_mptcp_token = options_.on_mptcp_token;
+}
 
-void downloader::start(std::function<void(const download_result&)> done) {
+void downloader::start(std::vector<download_job> jobs, std::function<void(std::vector<download_result>)> done) {
+  jobs_ = std::move(jobs);
   done_ = std::move(done);
-  resolver_.async_resolve(options_.url.host, options_.url.port,
-                          [self = shared_from_this()](const error_code& ec, auto results) {
-                            self->on_resolved(ec, results);
-                          });
+  current_job_ = 0;
+  results_.clear();
+  try {
+    bool needs_tls = false;
+    for (const auto& job : jobs_) needs_tls = needs_tls || job.url.scheme == "https";
+    if (needs_tls) connection_.configure_tls(options_.tls);
+  } catch (const std::exception& e) {
+    for (std::size_t i = 0; i < jobs_.size(); ++i) results_.push_back({exit_tls, e.what(), 0, 0});
+    auto finished = std::move(done_);
+    return finished(results_);
+  }
+  start_job();
 }
 
-void downloader::on_resolved(const error_code& ec,
-                             const boost::asio::ip::tcp::resolver::results_type& results) {
-  if (ec) return finish(exit_network, "cannot resolve " + options_.url.host + ": " + ec.message());
-  endpoints_ = mp::to_mptcp_endpoints(results);
-  next_endpoint_ = 0;
-  connect_next();
+void downloader::start_job() {
+  if (current_job_ >= jobs_.size()) {
+    connection_.close();
+    auto finished = std::move(done_);
+    done_ = nullptr;
+    if (finished) finished(results_);
+    return;
+  }
+  const auto& job = jobs_[current_job_];
+  url_ = job.url;
+  redirects_.emplace(options_.max_redirect, url_);  // a redirect back to the start is a loop too
+  attempts_ = 0;
+  local_ = {};
+  hash_.reset();
+  results_.push_back({exit_ok, {}, 0, 0});
+  prepare_output();
 }
 
-void downloader::connect_next() {
-  if (next_endpoint_ >= endpoints_.size()) {
-    return finish(exit_network, fmt::format("cannot connect to {}:{}: {}", options_.url.host,
-                                            options_.url.port, last_connect_error_.message()));
+// What is on disk decides the first request: -c resumes NAME.part, or a shorter NAME left by
+// an earlier run or another tool (it becomes NAME.part while it grows).
+void downloader::prepare_output() {
+  const auto& path = jobs_[current_job_].output_path;
+  local_.part_bytes = 0;
+  if (path == "-") return attempt();
+  if (options_.continue_partial) {
+    struct stat final_info {};
+    if (output_file::part_size(path) == 0 && ::stat(path.c_str(), &final_info) == 0 &&
+        S_ISREG(final_info.st_mode) && final_info.st_size > 0) {
+      if (std::rename(path.c_str(), (path + ".part").c_str()) != 0)
+        return finish_job(exit_file_io, fmt::format("cannot resume {}: {}", path, std::strerror(errno)));
+    }
+    local_.part_bytes = output_file::part_size(path);
+    if (local_.part_bytes > 0) {
+      std::string etag, last_modified;
+      output_file::load_validators(path, etag, last_modified);
+      if (!etag.empty()) local_.etag = etag;
+      if (!last_modified.empty()) local_.last_modified = last_modified;
+      spdlog::info("resuming {} from {}{}", path, mp::format_bytes(local_.part_bytes),
+                   etag.empty() && last_modified.empty()
+                       ? " (no validators kept: a changed file cannot be detected)"
+                       : "");
+    }
+  } else if (output_file::part_size(path) > 0) {
+    spdlog::warn("{}.part exists from an earlier run; starting over (-c resumes it)", path);
   }
-  const auto& endpoint = endpoints_[next_endpoint_++];
-  error_code ec;
-  if (stream_.socket().is_open()) stream_.socket().close(ec);
-  const auto opened = mp::open_stream_socket(
-      stream_.socket(), endpoint.address().is_v6() ? AF_INET6 : AF_INET, options_.mptcp, ec);
-  if (ec) {
-    if (!opened.fallback_reason.empty() && options_.mptcp == mp::mptcp_mode::on)
-      return finish(exit_network, "--mptcp on: " + opened.fallback_reason);
-    last_connect_error_ = ec;
-    return connect_next();
+  attempt();
+}
+
+void downloader::attempt() {
+  ++attempts_;
+  bytes_written_ = 0;
+  if (connection_.usable_for(url_)) {
+    reused_connection_ = true;
+    return send_request();
   }
-  if (!opened.fallback_reason.empty() && !fallback_reported_) {
-    spdlog::warn("MPTCP unavailable, using TCP: {}", opened.fallback_reason);
-    fallback_reported_ = true;
-  }
-  spdlog::debug("connecting to {}:{}", endpoint.address().to_string(), endpoint.port());
-  stream_.expires_after(options_.connect_timeout);
-  stream_.async_connect(endpoint, [self = shared_from_this()](const error_code& connect_error) {
-    self->on_connected(connect_error);
+  reused_connection_ = false;
+  connection_.async_connect(url_, [self = shared_from_this()](const connect_outcome& outcome) {
+    switch (outcome.failure) {
+      case connect_failure::none: return self->send_request();
+      case connect_failure::tls_verify: return self->finish_job(exit_tls, outcome.message);
+      case connect_failure::tls_other: return self->retry_or_fail(failure_kind::tls, exit_tls, outcome.message);
+      case connect_failure::mptcp_refused: return self->finish_job(exit_network, outcome.message);
+      case connect_failure::resolve:
+      case connect_failure::connect: return self->retry_or_fail(failure_kind::network, exit_network, outcome.message);
+    }
   });
 }
 
-void downloader::on_connected(const error_code& ec) {
-  if (ec) {
-    last_connect_error_ = is_timeout(ec) ? boost::asio::error::timed_out : ec;
-    return connect_next();
-  }
-  const int fd = stream_.socket().native_handle();
-  std::error_code info_error;
-  const auto stats = mp::query_connection(fd, info_error);
-  spdlog::info("connected to {} over {}", options_.url.host_header,
-               stats.mptcp ? fmt::format("MPTCP (token {:08x})", stats.token)
-               : stats.fallback ? std::string("TCP (the server does not speak MPTCP)")
-                                : std::string("TCP"));
-  if (stats.mptcp && options_.on_mptcp_token) options_.on_mptcp_token(stats.token);
-
-  request_ = {http::verb::get, options_.url.target, 11};
-  request_.set(http::field::host, options_.url.host_header);
+void downloader::send_request() {
+  asked_ = plan_request(local_);
+  request_ = {http::verb::get, url_.target, 11};
+  request_.set(http::field::host, url_.host_header);
   request_.set(http::field::user_agent, options_.user_agent);
   request_.set(http::field::accept, "*/*");
   request_.set(http::field::accept_encoding, "identity");
-  stream_.expires_after(options_.read_timeout);
-  http::async_write(stream_, request_, [self = shared_from_this()](const error_code& write_error, std::size_t) {
-    if (write_error) return self->finish(exit_network, "sending the request failed: " + write_error.message());
-    self->parser_.emplace();
-    self->parser_->body_limit(boost::none);
-    self->stream_.expires_after(self->options_.read_timeout);
-    http::async_read_header(self->stream_, self->buffer_, *self->parser_,
-                            [self](const error_code& read_error, std::size_t) { self->on_header(read_error); });
+  if (asked_.offset > 0) {
+    request_.set(http::field::range, fmt::format("bytes={}-", asked_.offset));
+    if (asked_.if_range) request_.set(http::field::if_range, *asked_.if_range);
+  }
+  for (const auto& [name, value] : options_.headers) request_.set(name, value);
+  request_.keep_alive(true);
+
+  connection_.plain().expires_after(options_.read_timeout);
+  connection_.visit([&](auto& stream) {
+    http::async_write(stream, request_, [self = shared_from_this()](const error_code& ec, std::size_t) {
+      if (ec) {
+        self->connection_.close();
+        if (self->reused_connection_) {  // the server closed the idle connection: not a failure
+          --self->attempts_;
+          return self->attempt();
+        }
+        return self->retry_or_fail(failure_kind::network, exit_network, "sending the request failed: " + ec.message());
+      }
+      self->parser_.emplace();
+      self->parser_->body_limit(boost::none);
+      self->buffer_.clear();
+      self->connection_.plain().expires_after(self->options_.read_timeout);
+      self->connection_.visit([&](auto& s) {
+        http::async_read_header(s, self->buffer_, *self->parser_,
+                                [self](const error_code& read_error, std::size_t) { self->on_header(read_error); });
+      });
+    });
   });
 }
 
 void downloader::on_header(const error_code& ec) {
-  if (is_timeout(ec)) return finish(exit_network, "no response header within the read timeout");
-  if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
-      ec == boost::asio::error::connection_reset)
-    return finish(exit_network, "the server closed the connection before answering");
-  if (ec) return finish(exit_protocol, "malformed response header: " + ec.message());
+  if (ec) {
+    connection_.close();
+    const bool closed = ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
+                        ec == boost::asio::error::connection_reset;
+    if (closed && reused_connection_) {  // a stale keep-alive connection: try a fresh one
+      --attempts_;
+      return attempt();
+    }
+    if (is_timeout(ec))
+      return retry_or_fail(failure_kind::timeout, exit_network, "no response header within the read timeout");
+    if (closed)
+      return retry_or_fail(failure_kind::network, exit_network, "the server closed the connection before answering");
+    return retry_or_fail(failure_kind::protocol, exit_protocol, "malformed response header: " + ec.message());
+  }
+  handle_response();
+}
 
+void downloader::handle_response() {
   const auto& response = parser_->get();
   const unsigned status = response.result_int();
+  if (options_.print_headers) {
+    if (options_.end_progress) options_.end_progress();
+    std::ostringstream head;
+    head << response.base();
+    std::fprintf(stderr, "%s", head.str().c_str());
+  }
   spdlog::info("HTTP {} {}", status, std::string(response.reason()));
-  if (status != 200)
-    return finish(exit_server_error, fmt::format("server answered {} {}", status, std::string(response.reason())));
+  if (!response.keep_alive()) spdlog::debug("the server will close the connection after this response");
 
-  std::error_code file_error;
-  file_.open(options_.output_path, file_error);
-  if (file_error) return finish(exit_file_io, "cannot write " + file_.part_path() + ": " + file_error.message());
+  if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+    const std::string location = header_value(response, http::field::location);
+    if (location.empty()) return finish_job(exit_protocol, fmt::format("redirect {} without a Location", status));
+    auto next = resolve_redirect(url_, location);
+    if (auto* error = std::get_if<std::string>(&next)) return finish_job(exit_protocol, *error);
+    auto& target = std::get<url_target>(next);
+    if (auto error = redirects_->follow(target)) return finish_job(exit_protocol, *error);
+    if (is_downgrade(url_, target)) spdlog::warn("redirected from https to plain http: {}", describe_url(target));
+    spdlog::info("redirected to {}", describe_url(target));
+    // The redirect's own body is not wanted: a connection with bytes left unread is closed.
+    if (!(parser_->content_length() && *parser_->content_length() == 0 && response.keep_alive()))
+      connection_.close();
+    url_ = std::move(target);
+    --attempts_;  // a redirect is not a failed try
+    return attempt();
+  }
+
+  const auto server_said = fmt::format("server answered {} {}", status, std::string(response.reason()));
+  if (status == 429 || status == 503 || status == 504) {
+    connection_.close();
+    const auto retry_after = parse_retry_after(header_value(response, http::field::retry_after), std::time(nullptr));
+    std::optional<std::chrono::milliseconds> delay;
+    if (retry_after) delay = std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after);
+    return retry_or_fail(failure_kind::server_busy, exit_server_error, server_said, delay);
+  }
+
+  response_head head;
+  head.status = static_cast<int>(status);
+  auto optional_header = [&](http::field name) -> std::optional<std::string> {
+    auto value = header_value(response, name);
+    if (value.empty()) return std::nullopt;
+    return value;
+  };
+  head.content_range = optional_header(http::field::content_range);
+  if (auto length = parser_->content_length()) head.content_length = *length;
+  head.etag = optional_header(http::field::etag);
+  head.last_modified = optional_header(http::field::last_modified);
+  if (status >= 300 || (status < 200)) {
+    if (status != 416) {
+      connection_.close();
+      const auto kind = classify_status(static_cast<int>(status));
+      return retry_or_fail(kind, exit_server_error, server_said);
+    }
+  }
+  const auto decision = plan_body(asked_, local_, head);
+  if (decision.action == body_action::fail) {
+    connection_.close();
+    return retry_or_fail(failure_kind::protocol, exit_protocol, decision.message);
+  }
+  if (!decision.message.empty()) spdlog::warn("{}", decision.message);
+  if (decision.action == body_action::restart_without_range) {
+    // This answer is not the file (a 416 that does not match what we have): start over.
+    connection_.close();
+    local_ = {};
+    --attempts_;
+    return attempt();
+  }
+  expected_total_ = decision.total_size.value_or(0);
+  // Validators for the next resume: those of the representation we are now writing.
+  if (decision.action == body_action::restart || local_.part_bytes == 0) {
+    local_.etag = head.etag;
+    local_.last_modified = head.last_modified;
+  }
+  if (decision.action == body_action::already_complete) {
+    connection_.close();
+    const auto& path = jobs_[current_job_].output_path;
+    std::error_code ec;
+    file_.open_to_append(path, ec);
+    if (ec) return finish_job(exit_file_io, fmt::format("cannot open {}.part: {}", path, ec.message()));
+    spdlog::info("{} is already complete ({})", path, mp::format_bytes(local_.part_bytes));
+    return complete_body();
+  }
+  start_body(decision.action, decision.offset);
+}
+
+void downloader::start_body(body_action action, std::uint64_t offset) {
+  const auto& path = jobs_[current_job_].output_path;
+  std::error_code ec;
+  if (action == body_action::append && path != "-") {
+    // Keep exactly the bytes the server is continuing from; a fresh 200 appends at 0.
+    file_.open_to_append(path, ec);
+    if (!ec) file_.truncate_to(offset, ec);
+    local_.part_bytes = offset;
+  } else {
+    file_.open(path, ec);
+    local_.part_bytes = 0;
+  }
+  if (!ec) file_.store_validators(local_.etag.value_or(""), local_.last_modified.value_or(""));
+  if (ec) {
+    connection_.close();
+    return finish_job(exit_file_io, fmt::format("cannot write {}: {}", file_.part_path(), ec.message()));
+  }
+  if (options_.sha256) {
+    hash_.emplace();
+    if (local_.part_bytes > 0) {
+      std::error_code read_error = hash_file_prefix(file_.fd(), local_.part_bytes, *hash_);
+      if (read_error) {
+        connection_.close();
+        return finish_job(exit_file_io, fmt::format("cannot read {}: {}", file_.part_path(), read_error.message()));
+      }
+    }
+  }
 
   mp::transfer_monitor::options monitor_options;
-  monitor_options.label = "[" + options_.output_path + "]";
+  monitor_options.label = "[" + (path == "-" ? std::string("stdout") : path) + "]";
   monitor_options.direction = mp::transfer_direction::receive;
-  monitor_options.interval = options_.progress_interval;
+  monitor_options.interval = options_.progress == progress_style::none ? std::chrono::milliseconds(0)
+                                                                      : options_.progress_interval;
   if (auto length = parser_->content_length()) monitor_options.total_bytes = *length;
-  monitor_ = mp::transfer_monitor::create(stream_.get_executor(), stream_.socket().native_handle(),
-                                          monitor_options, [this] { return bytes_; });
+  monitor_options.summary_min_bytes = 1 << 20;  // a small file needs no per-subflow summary
+  if (options_.draw_progress) {
+    const std::string name = path;
+    const std::uint64_t before = local_.part_bytes;
+    const std::uint64_t total = expected_total_;
+    monitor_options.reporter = [draw = options_.draw_progress, name, before, total](const mp::progress_report& report) {
+      mp::progress_report whole = report;
+      whole.bytes += before;  // the bar shows the file, resumed bytes included
+      whole.total = total;
+      draw(name, whole);
+    };
+  }
+  monitor_ = mp::transfer_monitor::create(executor_, connection_.native_handle(), monitor_options,
+                                          [this] { return bytes_written_; });
   monitor_->start();
   body_buffer_.resize(body_buffer_size);
 
   const auto length = parser_->content_length();
   if (length && !parser_->chunked()) {
     // A Content-Length body needs no parsing: take what came with the header, then read the
-    // socket straight into the large buffer. (Through the parser every read would be sized by
-    // the small header buffer, about 1 KiB: 250 000 reads for 256 MiB, and over MPTCP each
-    // small read also costs a window update, which made downloads 10-30x slower.)
+    // socket straight into the large buffer (through the parser each read would be sized by
+    // the small header buffer, ~1 KiB, and over MPTCP that made downloads 10-30x slower).
     remaining_ = *length;
+    sized_body_ = true;
     const auto early = buffer_.data();
     const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(early.size(), remaining_));
     if (take > 0 && !write_body(static_cast<const char*>(early.data()), take)) return;
+    remaining_ -= take;
     buffer_.consume(buffer_.size());
     return read_sized_body();
   }
   buffer_.reserve(body_buffer_size);  // chunked or close-delimited: the parser reads large too
-  read_body();
+  sized_body_ = false;
+  read_parsed_body();
 }
 
 bool downloader::write_body(const char* data, std::size_t size) {
@@ -149,68 +348,130 @@ bool downloader::write_body(const char* data, std::size_t size) {
   file_.write(data, size, file_error);
   if (file_error) {
     monitor_->cancel();
-    finish(exit_file_io, "cannot write " + file_.part_path() + ": " + file_error.message());
+    connection_.close();
+    // Nothing already on disk is lost: the .part keeps what was written before.
+    finish_job(exit_file_io, fmt::format("cannot write {}: {}", file_.part_path(), file_error.message()));
     return false;
   }
-  bytes_ += size;
-  remaining_ -= std::min<std::uint64_t>(remaining_, size);
+  if (hash_) hash_->update(data, size);
+  bytes_written_ += size;
   return true;
-}
-
-void downloader::complete_body() {
-  monitor_->finish();
-  std::error_code file_error;
-  file_.commit(file_error);
-  if (file_error) return finish(exit_file_io, "cannot finish " + file_.final_path() + ": " + file_error.message());
-  finish(exit_ok, {});
-}
-
-void downloader::fail_body(const error_code& ec) {
-  monitor_->cancel();
-  const std::string where = fmt::format("after {} of the body", mp::format_bytes(bytes_));
-  if (is_timeout(ec)) return finish(exit_network, "read timed out " + where);
-  if (ec == http::error::partial_message || ec == boost::asio::error::eof)
-    return finish(exit_network, "the connection closed early " + where + "; the partial body is in " + file_.part_path());
-  finish(exit_network, "the transfer failed " + where + ": " + ec.message());
 }
 
 void downloader::read_sized_body() {
   if (remaining_ == 0) return complete_body();
   const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, body_buffer_.size()));
-  stream_.expires_after(options_.read_timeout);
-  stream_.async_read_some(boost::asio::buffer(body_buffer_.data(), want),
-                          [self = shared_from_this()](const error_code& ec, std::size_t got) {
-                            if (got > 0 && !self->write_body(self->body_buffer_.data(), got)) return;
-                            if (ec) return self->fail_body(ec);
-                            self->read_sized_body();
-                          });
+  connection_.plain().expires_after(options_.read_timeout);
+  connection_.visit([&](auto& stream) {
+    stream.async_read_some(boost::asio::buffer(body_buffer_.data(), want),
+                           [self = shared_from_this()](const error_code& ec, std::size_t got) {
+                             if (got > 0) {
+                               if (!self->write_body(self->body_buffer_.data(), got)) return;
+                               self->remaining_ -= got;
+                             }
+                             if (ec && self->remaining_ > 0) {
+                               self->monitor_->cancel();
+                               self->connection_.close();
+                               self->local_.part_bytes += self->bytes_written_;
+                               const auto where = fmt::format("after {} of the body", mp::format_bytes(self->bytes_written_));
+                               if (is_timeout(ec))
+                                 return self->retry_or_fail(failure_kind::timeout, exit_network, "read timed out " + where);
+                               return self->retry_or_fail(failure_kind::network, exit_network,
+                                                          "the connection broke " + where + ": " + ec.message());
+                             }
+                             self->read_sized_body();
+                           });
+  });
 }
 
-void downloader::read_body() {
+void downloader::read_parsed_body() {
   if (parser_->is_done()) return complete_body();
   auto& body = parser_->get().body();
   body.data = body_buffer_.data();
   body.size = body_buffer_.size();
-  stream_.expires_after(options_.read_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_body(ec); });
+  connection_.plain().expires_after(options_.read_timeout);
+  connection_.visit([&](auto& stream) {
+    http::async_read(stream, buffer_, *parser_,
+                     [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_parsed_body(ec); });
+  });
 }
 
-void downloader::on_body(const error_code& ec) {
+void downloader::on_parsed_body(const error_code& ec) {
   const std::size_t got = body_buffer_.size() - parser_->get().body().size;
   if (got > 0 && !write_body(body_buffer_.data(), got)) return;
-  if (ec && ec != http::error::need_buffer) return fail_body(ec);
-  read_body();
+  if (ec && ec != http::error::need_buffer) {
+    monitor_->cancel();
+    connection_.close();
+    local_.part_bytes += bytes_written_;
+    const auto where = fmt::format("after {} of the body", mp::format_bytes(bytes_written_));
+    if (is_timeout(ec)) return retry_or_fail(failure_kind::timeout, exit_network, "read timed out " + where);
+    return retry_or_fail(failure_kind::network, exit_network, "the connection broke " + where + ": " + ec.message());
+  }
+  read_parsed_body();
 }
 
-void downloader::finish(int code, std::string message) {
-  error_code ignored;
-  stream_.socket().close(ignored);
-  if (done_) {
-    auto done = std::move(done_);
-    done_ = nullptr;
-    done(download_result{code, std::move(message), bytes_});
+void downloader::complete_body() {
+  if (monitor_) {
+    if (options_.end_progress) options_.end_progress();
+    monitor_->finish();
+    monitor_.reset();
   }
+  // The connection serves the next URL only if this response ended cleanly where it said.
+  const bool body_ended = sized_body_ ? remaining_ == 0 : parser_->is_done();
+  if (!parser_->keep_alive() || !body_ended) connection_.close();
+  const auto& path = jobs_[current_job_].output_path;
+  const std::uint64_t on_disk = local_.part_bytes + bytes_written_;
+  results_.back().bytes = on_disk;
+  if (expected_total_ > 0 && on_disk != expected_total_ && path != "-")
+    return finish_job(exit_protocol, fmt::format("{} has {} of {}; the server sent a short body", file_.part_path(),
+                                                 on_disk, expected_total_));
+  if (hash_) {
+    const std::string actual = hash_->hex_digest();
+    if (actual != *options_.sha256) {
+      // Not renamed: the bytes stay in NAME.part for a look, never under the final name.
+      file_.close();
+      return finish_job(exit_generic, fmt::format("SHA-256 mismatch for {}: expected {}, got {}; the download stays in {}",
+                                                  path, *options_.sha256, actual, file_.part_path()));
+    }
+    spdlog::info("SHA-256 verified: {}", actual);
+  }
+  std::error_code ec;
+  file_.commit(ec);
+  if (ec) return finish_job(exit_file_io, fmt::format("cannot finish {}: {}", file_.final_path(), ec.message()));
+  finish_job(exit_ok, {});
+}
+
+void downloader::retry_or_fail(failure_kind kind, int code, std::string message,
+                               std::optional<std::chrono::milliseconds> delay) {
+  if (!is_retryable(kind) || !should_retry(attempts_, options_.tries)) {
+    if (is_retryable(kind) && attempts_ > 1) message += fmt::format(" (gave up after {} tries)", attempts_);
+    return finish_job(code, std::move(message));
+  }
+  const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+  const auto wait = delay ? std::min<std::chrono::milliseconds>(*delay, default_max_retry_after)
+                          : backoff_delay(attempts_, options_.waitretry, jitter);
+  if (options_.end_progress) options_.end_progress();
+  spdlog::warn("{}; retrying in {} (try {} of {})", message, mp::format_duration(wait.count() / 1000.0),
+               attempts_ + 1, options_.tries == 0 ? std::string("unlimited") : std::to_string(options_.tries));
+  results_.back().retries++;
+  retry_timer_.expires_after(wait);
+  retry_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec) self->attempt();
+  });
+}
+
+void downloader::finish_job(int code, std::string message) {
+  if (monitor_) {
+    monitor_->cancel();
+    monitor_.reset();
+  }
+  if (options_.end_progress) options_.end_progress();
+  auto& result = results_.back();
+  result.code = code;
+  result.message = std::move(message);
+  ++current_job_;
+  // Let the stack unwind before the next job starts.
+  boost::asio::post(executor_, [self = shared_from_this()] { self->start_job(); });
 }
 
 }  // namespace mpfetch

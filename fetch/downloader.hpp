@@ -1,16 +1,21 @@
 #pragma once
-// One download: resolve, connect over MPTCP (or the fallback the mode allows), send GET, and
-// stream the body into an output_file while a transfer_monitor logs per-subflow progress.
+// Downloads a list of URLs one after the other, wget-style: redirects, retries with backoff,
+// resume from the bytes on disk with Range + If-Range, checksum verification, and a file that
+// gets its final name only when it is whole. One connection is reused while the origin stays
+// the same. Decisions (redirects, retries, resume, names) live in pure units; this class
+// sequences the I/O.
 
+#include "checksum.hpp"
+#include "http_connection.hpp"
 #include "output_file.hpp"
+#include "redirects.hpp"
+#include "resume_plan.hpp"
+#include "retry_policy.hpp"
 #include "url_target.hpp"
 
-#include "mp/mptcp_mode.hpp"
-#include "mp/mptcp_protocol.hpp"
 #include "mp/transfer_monitor.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/basic_stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -21,6 +26,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace mpfetch {
@@ -37,61 +46,97 @@ enum exit_code : int {
   exit_server_error = 8,
 };
 
+enum class progress_style { bar, lines, none };
+
 struct download_options {
-  url_target url;
-  std::string output_path;
   mp::mptcp_mode mptcp = mp::mptcp_mode::automatic;
   std::chrono::milliseconds progress_interval{1000};
+  progress_style progress = progress_style::lines;
   std::chrono::milliseconds connect_timeout{30'000};
   std::chrono::milliseconds read_timeout{900'000};  // wget's default
+  int tries = 20;                                    // 0: unlimited
+  std::chrono::milliseconds waitretry{10'000};
+  int max_redirect = 20;
+  bool continue_partial = false;  // -c
+  bool print_headers = false;     // -S
+  std::optional<std::string> sha256;  // lower-case hex
   std::string user_agent = "mpfetch/" MP_VERSION;
+  std::vector<std::pair<std::string, std::string>> headers;  // --header
+  tls_options tls;
   // Called once connected over MPTCP, with the connection's token (to pick its PM events).
   std::function<void(std::uint32_t token)> on_mptcp_token;
+  // Draws the terminal progress (bar style); nullptr: log lines.
+  std::function<void(const std::string& name, const mp::progress_report&)> draw_progress;
+  std::function<void()> end_progress;  // leaves the progress area before a log line
+};
+
+struct download_job {
+  url_target url;
+  std::string output_path;  // "-": standard output
 };
 
 struct download_result {
   int code = exit_generic;
   std::string message;  // one line for the user when code != 0
   std::uint64_t bytes = 0;
+  int retries = 0;
 };
 
 class downloader : public std::enable_shared_from_this<downloader> {
 public:
   downloader(boost::asio::any_io_executor executor, download_options options);
-  void start(std::function<void(const download_result&)> done);
+
+  // Runs the jobs in order; `done` gets one result per job.
+  void start(std::vector<download_job> jobs, std::function<void(std::vector<download_result>)> done);
 
 private:
   using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
-  void on_resolved(const boost::system::error_code& ec,
-                   const boost::asio::ip::tcp::resolver::results_type& results);
-  void connect_next();
-  void on_connected(const boost::system::error_code& ec);
+  void start_job();
+  void prepare_output();
+  void attempt();
+  void send_request();
   void on_header(const boost::system::error_code& ec);
-  void read_sized_body();  // Content-Length bodies: straight from the socket
-  void read_body();        // chunked or close-delimited bodies: through the parser
-  void on_body(const boost::system::error_code& ec);
-  bool write_body(const char* data, std::size_t size);  // false: failed and finished
+  void handle_response();
+  void start_body(body_action action, std::uint64_t offset);
+  void read_sized_body();
+  void read_parsed_body();
+  void on_parsed_body(const boost::system::error_code& ec);
+  bool write_body(const char* data, std::size_t size);
   void complete_body();
-  void fail_body(const boost::system::error_code& ec);
-  void finish(int code, std::string message);
+  void retry_or_fail(failure_kind kind, int code, std::string message,
+                     std::optional<std::chrono::milliseconds> delay = std::nullopt);
+  void finish_job(int code, std::string message);
 
+  boost::asio::any_io_executor executor_;
   download_options options_;
-  boost::asio::ip::tcp::resolver resolver_;
-  boost::beast::basic_stream<mp::mptcp> stream_;
-  std::vector<mp::mptcp::endpoint> endpoints_;
-  std::size_t next_endpoint_ = 0;
-  boost::system::error_code last_connect_error_;
-  bool fallback_reported_ = false;
+  http_connection connection_;
+  boost::asio::steady_timer retry_timer_;
+  std::mt19937 random_{std::random_device{}()};
+
+  std::vector<download_job> jobs_;
+  std::size_t current_job_ = 0;
+  std::vector<download_result> results_;
+  std::function<void(std::vector<download_result>)> done_;
+
+  // The job being run.
+  url_target url_;                       // after redirects
+  std::optional<redirect_tracker> redirects_;
+  int attempts_ = 0;
+  bool reused_connection_ = false;
+  output_file file_;
+  local_state local_;                    // what is on disk and its validators
+  resume_request asked_;
   boost::beast::http::request<boost::beast::http::empty_body> request_;
   boost::beast::flat_buffer buffer_;
   std::optional<response_parser> parser_;
   std::vector<char> body_buffer_;
-  output_file file_;
-  std::uint64_t bytes_ = 0;
-  std::uint64_t remaining_ = 0;  // of a Content-Length body
+  std::uint64_t bytes_written_ = 0;      // this attempt
+  std::uint64_t remaining_ = 0;          // of a Content-Length body
+  bool sized_body_ = false;              // read by Content-Length, past the parser
+  std::uint64_t expected_total_ = 0;     // whole file, when known
+  std::optional<sha256> hash_;
   std::shared_ptr<mp::transfer_monitor> monitor_;
-  std::function<void(const download_result&)> done_;
 };
 
 }  // namespace mpfetch

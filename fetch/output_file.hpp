@@ -5,6 +5,7 @@
 // directly: renaming a .part over a device would replace the device with a file.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <system_error>
 
@@ -17,8 +18,26 @@ public:
   output_file& operator=(const output_file&) = delete;
   ~output_file();
 
-  // Creates (truncates) `final_path`.part for writing, or opens a special file directly.
+  // Creates (truncates) `final_path`.part for writing, or opens a special file directly;
+  // "-" is standard output.
   void open(const std::string& final_path, std::error_code& ec);
+  // Opens `final_path`.part to append to what an earlier attempt left; returns its size.
+  std::uint64_t open_to_append(const std::string& final_path, std::error_code& ec);
+  // Closes without committing: a .part stays as it is.
+  void close();
+  // Cuts the file to `size` bytes: 0 when the server restarts the body, the resume offset
+  // when appending (anything beyond it is not known to be right).
+  void truncate_to(std::uint64_t size, std::error_code& ec);
+
+  // The validators of the representation in NAME.part (ETag, Last-Modified), kept as extended
+  // attributes of the file so that a later `-c` can ask with If-Range whether it is still the
+  // same. Where the file system has no user attributes, nothing is kept (resume works as wget's).
+  void store_validators(const std::string& etag, const std::string& last_modified);
+  static void load_validators(const std::string& final_path, std::string& etag, std::string& last_modified);
+  int fd() const noexcept { return fd_; }
+
+  // Bytes already in `final_path`.part, 0 if there is none.
+  static std::uint64_t part_size(const std::string& final_path);
   void write(const char* data, std::size_t size, std::error_code& ec);
   // fsync, then rename NAME.part to NAME.
   void commit(std::error_code& ec);

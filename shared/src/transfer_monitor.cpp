@@ -59,6 +59,10 @@ void transfer_monitor::sample_and_log() {
   std::uint64_t bytes = 0;
   auto stats = sample(bytes);
   auto interval = sampler_.add(make_snapshot(progress_clock::now(), bytes, stats, options_.direction));
+  if (options_.reporter) {
+    options_.reporter({bytes, options_.total_bytes, sampler_.elapsed_seconds(), &interval, &stats});
+    return;
+  }
   const std::string done =
       options_.total_bytes
           ? fmt::format("{} / {} ({})", format_bytes(bytes), format_bytes(options_.total_bytes),

@@ -24,6 +24,15 @@ struct transfer_summary {
   std::vector<subflow_total> subflows;
 };
 
+// One interval's view, for a display that draws progress itself instead of logging it.
+struct progress_report {
+  std::uint64_t bytes = 0;   // done so far
+  std::uint64_t total = 0;   // zero when unknown
+  double elapsed_seconds = 0;
+  const progress_interval* interval = nullptr;  // rates and shares of this interval
+  const connection_stats* connection = nullptr;
+};
+
 class transfer_monitor : public std::enable_shared_from_this<transfer_monitor> {
 public:
   struct options {
@@ -35,6 +44,8 @@ public:
     // summary is logged only if the transfer lasted an interval or carried this much.
     std::uint64_t summary_min_bytes = 0;
     std::string note;  // appended to the summary, e.g. "sent by copy"
+    // When set, each interval goes here instead of into the log (a terminal progress bar).
+    std::function<void(const progress_report&)> reporter;
   };
   using byte_counter = std::function<std::uint64_t()>;
 

@@ -1,0 +1,156 @@
+#include "http_connection.hpp"
+
+#include "mp/connection_info.hpp"
+#include "mp/mptcp_socket.hpp"
+#include "mp/resolve.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace mpfetch {
+
+namespace ssl = boost::asio::ssl;
+using boost::system::error_code;
+
+http_connection::http_connection(boost::asio::any_io_executor executor, mp::mptcp_mode mode,
+                                 std::chrono::milliseconds connect_timeout)
+    : executor_(executor), mode_(mode), connect_timeout_(connect_timeout), resolver_(executor) {}
+
+void http_connection::configure_tls(const tls_options& options) {
+  tls_context_.emplace(ssl::context::tls_client);
+  auto& context = *tls_context_;
+  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+  context.set_default_verify_paths();
+  if (!options.ca_certificate.empty()) {
+    error_code ec;
+    context.load_verify_file(options.ca_certificate, ec);
+    if (ec)
+      throw std::runtime_error("cannot load --ca-certificate " + options.ca_certificate + ": " + ec.message());
+  }
+  context.set_verify_mode(options.verify ? ssl::verify_peer : ssl::verify_none);
+}
+
+bool http_connection::usable_for(const url_target& origin) const {
+  return connected_ && is_open() && origin.scheme == origin_.scheme && origin.host == origin_.host &&
+         origin.port == origin_.port;
+}
+
+bool http_connection::is_open() const {
+  if (tls_) return boost::beast::get_lowest_layer(*tls_).socket().is_open();
+  return plain_ && plain_->socket().is_open();
+}
+
+void http_connection::close() {
+  connected_ = false;
+  error_code ignored;
+  if (tls_) boost::beast::get_lowest_layer(*tls_).socket().close(ignored);
+  if (plain_) plain_->socket().close(ignored);
+}
+
+int http_connection::native_handle() { return plain().socket().native_handle(); }
+
+void http_connection::async_connect(const url_target& origin,
+                                    std::function<void(const connect_outcome&)> done) {
+  close();
+  origin_ = origin;
+  done_ = std::move(done);
+  if (origin.scheme == "https" && !tls_context_) configure_tls({});
+  resolver_.async_resolve(origin.host, origin.port,
+                          [this](const error_code& ec, boost::asio::ip::tcp::resolver::results_type results) {
+                            if (ec)
+                              return finish(connect_failure::resolve,
+                                            fmt::format("cannot resolve {}: {}", origin_.host, ec.message()));
+                            endpoints_ = mp::to_mptcp_endpoints(results);
+                            next_endpoint_ = 0;
+                            last_error_ = boost::asio::error::host_not_found;
+                            connect_next();
+                          });
+}
+
+void http_connection::connect_next() {
+  if (next_endpoint_ >= endpoints_.size())
+    return finish(connect_failure::connect, fmt::format("cannot connect to {} port {}: {}", origin_.host,
+                                                        origin_.port, last_error_.message()));
+  const auto endpoint = endpoints_[next_endpoint_++];
+  // A fresh stream per attempt: a failed connect leaves a socket that cannot be reused.
+  tls_.reset();
+  plain_.emplace(executor_);
+  error_code ec;
+  const auto opened = mp::open_stream_socket(plain_->socket(),
+                                             endpoint.address().is_v6() ? AF_INET6 : AF_INET, mode_, ec);
+  if (ec) {
+    if (!opened.fallback_reason.empty() && mode_ == mp::mptcp_mode::on)
+      return finish(connect_failure::mptcp_refused, "--mptcp on: " + opened.fallback_reason);
+    last_error_ = ec;
+    return connect_next();
+  }
+  if (!opened.fallback_reason.empty() && !fallback_reported_) {
+    spdlog::warn("MPTCP unavailable, using TCP: {}", opened.fallback_reason);
+    fallback_reported_ = true;
+  }
+  spdlog::debug("connecting to {} port {}", endpoint.address().to_string(), endpoint.port());
+  plain_->expires_after(connect_timeout_);
+  plain_->async_connect(endpoint, [this](const error_code& connect_error) { on_tcp_connected(connect_error); });
+}
+
+void http_connection::on_tcp_connected(const error_code& ec) {
+  if (ec) {
+    last_error_ = ec == boost::beast::error::timeout ? boost::asio::error::timed_out : ec;
+    return connect_next();
+  }
+  plain_->expires_never();
+  std::error_code info_error;
+  const auto stats = mp::query_connection(plain_->socket().native_handle(), info_error);
+  spdlog::info("connected to {} over {}", origin_.host_header,
+               stats.mptcp     ? fmt::format("MPTCP (token {:08x})", stats.token)
+               : stats.fallback ? std::string("TCP (the server does not speak MPTCP)")
+                                : std::string("TCP"));
+  if (stats.mptcp && on_mptcp_token) on_mptcp_token(stats.token);
+  if (origin_.scheme != "https") {
+    connected_ = true;
+    return finish(connect_failure::none, {});
+  }
+
+  tls_.emplace(std::move(*plain_), *tls_context_);
+  plain_.reset();
+  error_code address_error;
+  boost::asio::ip::make_address(origin_.host, address_error);
+  if (address_error) {  // SNI carries names, never address literals (RFC 6066 §3)
+    if (!SSL_set_tlsext_host_name(tls_->native_handle(), origin_.host.c_str()))
+      return finish(connect_failure::tls_other, "cannot set the TLS server name " + origin_.host);
+  }
+  tls_->set_verify_callback(ssl::host_name_verification(origin_.host));
+  boost::beast::get_lowest_layer(*tls_).expires_after(connect_timeout_);
+  tls_->async_handshake(ssl::stream_base::client, [this](const error_code& handshake_error) {
+    boost::beast::get_lowest_layer(*tls_).expires_never();
+    if (handshake_error) {
+      const long verify = SSL_get_verify_result(tls_->native_handle());
+      if (verify != X509_V_OK)
+        return finish(connect_failure::tls_verify,
+                      fmt::format("cannot verify {}'s certificate: {} (use --ca-certificate FILE, or "
+                                  "--no-check-certificate to skip the check)",
+                                  origin_.host, X509_verify_cert_error_string(verify)));
+      return finish(connect_failure::tls_other,
+                    fmt::format("TLS handshake with {} failed: {}", origin_.host, handshake_error.message()));
+    }
+    connected_ = true;
+    finish(connect_failure::none, {});
+  });
+}
+
+void http_connection::finish(connect_failure failure, std::string message) {
+  if (failure != connect_failure::none) close();
+  auto done = std::move(done_);
+  done_ = nullptr;
+  if (done) done({failure, std::move(message)});
+}
+
+}  // namespace mpfetch
