@@ -412,9 +412,9 @@ void downloader::on_parsed_body(const error_code& ec) {
 
 void downloader::complete_body() {
   if (monitor_) {
-    if (options_.end_progress) options_.end_progress();
-    monitor_->finish();
+    monitor_->finish();  // draws the last frame when there is a display
     monitor_.reset();
+    if (options_.end_progress) options_.end_progress();
   }
   // The connection serves the next URL only if this response ended cleanly where it said.
   const bool body_ended = sized_body_ ? remaining_ == 0 : parser_->is_done();

@@ -113,7 +113,9 @@ transfer_summary transfer_monitor::finish() {
   timer_.cancel();
   std::uint64_t bytes = 0;
   auto stats = sample(bytes);
-  sampler_.add(make_snapshot(progress_clock::now(), bytes, stats, options_.direction));
+  const auto last = sampler_.add(make_snapshot(progress_clock::now(), bytes, stats, options_.direction));
+  if (options_.reporter)  // the display's last frame shows the finished transfer
+    options_.reporter({bytes, options_.total_bytes, sampler_.elapsed_seconds(), &last, &stats});
   transfer_summary summary{bytes, sampler_.elapsed_seconds(), stats.mptcp, stats.fallback,
                            stats.token, sampler_.totals()};
   const double rate = summary.seconds > 0 ? static_cast<double>(bytes) / summary.seconds : 0;

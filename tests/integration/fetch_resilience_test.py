@@ -261,6 +261,36 @@ class DownloadsTest(FetchTest):
         self.assertFalse(os.path.exists(os.path.join(disk, "mid.bin")))
 
 
+class TerminalTest(FetchTest):
+    def test_a_terminal_gets_a_bar_with_a_row_per_subflow_redrawn_in_place(self):
+        import pty
+        server, port = start_mpserve(self.root)
+        self.cleanups.append(server.stop)
+        shape_loopback("400mbit")  # 48 MiB: about a second, several frames at 0.2 s
+        controller, terminal = pty.openpty()
+        process = subprocess.Popen([MPFETCH, "--progress-interval", "0.2", "--log-level", "warn",
+                                    "http://127.0.0.1:%d/mid.bin" % port, "-O", self.output("mid.bin")],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal)
+        os.close(terminal)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            screen += chunk
+        os.close(controller)
+        self.assertEqual(process.wait(timeout=60), 0)
+        text = screen.decode("utf-8", "replace")
+        self.assertIn("\x1b[K", text)                  # lines rewritten in place
+        self.assertRegex(text, r"\x1b\[\d+A")           # the cursor goes back up to redraw
+        self.assertRegex(text, r"100%\[=+\]")
+        self.assertRegex(text, r"└ 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:%d +\d+%%" % port)
+        self.assertEqual(sha256_of(self.output("mid.bin")), self.hashes["mid.bin"])
+
+
 class RedirectsAndChunkedTest(FetchTest):
     def setUp(self):
         super().setUp()
