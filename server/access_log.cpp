@@ -59,7 +59,8 @@ access_log::access_log(const std::string& destination) {
 }
 
 void access_log::write(const access_record& record) {
-  if (off_) return;
+  // Formatting costs more than the rest of a small request: skip it when nothing would print.
+  if (off_ || (!logger_ && !spdlog::should_log(spdlog::level::info))) return;
   const std::string line = format_combined(record);
   if (logger_)
     logger_->info("{}", line);

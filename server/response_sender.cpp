@@ -45,7 +45,7 @@ void response_sender::start(mp::mptcp::socket& socket, std::vector<response_piec
   stalled_ = false;
   if (!stall_timer_) stall_timer_.emplace(socket.get_executor());
   boost::system::error_code ec;
-  socket.non_blocking(true, ec);
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);  // once per connection, not per response
   if (ec) return complete(ec);
   step();
 }

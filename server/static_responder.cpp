@@ -28,12 +28,24 @@ namespace {
 
 constexpr const char* server_name = "mpserve/" MP_VERSION;
 
+// The Date header changes once a second; formatting it for every request showed in profiles.
+const std::string& current_http_date() {
+  thread_local std::time_t formatted_for = -1;
+  thread_local std::string text;
+  const std::time_t now = std::time(nullptr);
+  if (now != formatted_for) {
+    text = mp::format_http_date(now);
+    formatted_for = now;
+  }
+  return text;
+}
+
 response_plan start_plan(http::status status, unsigned version) {
   response_plan plan;
   plan.header.result(status);
   plan.header.version(version);
   plan.header.set(http::field::server, server_name);
-  plan.header.set(http::field::date, mp::format_http_date(std::time(nullptr)));
+  plan.header.set(http::field::date, current_http_date());
   return plan;
 }
 
