@@ -200,7 +200,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "mpfetch: %s\n", result.message.c_str());
       if (code == mpfetch::exit_ok) code = result.code;  // the first failure decides, as in wget
     } else if (!quiet && !to_stdout) {
-      std::fprintf(stderr, "mpfetch: saved %s\n", jobs[i].output_path.c_str());
+      std::fprintf(stderr, "mpfetch: saved %s%s\n", jobs[i].output_path.c_str(),
+                   result.retries == 0 ? ""
+                   : result.retries == 1 ? " after 1 retry"
+                                         : (" after " + std::to_string(result.retries) + " retries").c_str());
     }
   }
   return code;

@@ -14,17 +14,15 @@ output_file::~output_file() {
   if (fd_ >= 0) ::close(fd_);  // an unfinished .part stays for a later -c
 }
 
-void output_file::open(const std::string& final_path, std::error_code& ec) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-  final_path_ = final_path;
-  direct_ = false;
+// Standard output and special files (/dev/null, a FIFO, a terminal) are written directly:
+// renaming a .part over a device would replace the device with a regular file.
+bool output_file::open_direct(const std::string& final_path, std::error_code& ec) {
   if (final_path == "-") {  // standard output: written as it comes, never renamed
     direct_ = true;
     part_path_ = "standard output";
     fd_ = ::dup(STDOUT_FILENO);
     if (fd_ < 0) ec.assign(errno, std::system_category());
-    return;
+    return true;
   }
   struct stat existing {};
   if (::stat(final_path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
@@ -32,8 +30,17 @@ void output_file::open(const std::string& final_path, std::error_code& ec) {
     part_path_ = final_path;
     fd_ = ::open(final_path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (fd_ < 0) ec.assign(errno, std::system_category());
-    return;
+    return true;
   }
+  return false;
+}
+
+void output_file::open(const std::string& final_path, std::error_code& ec) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  final_path_ = final_path;
+  direct_ = false;
+  if (open_direct(final_path, ec)) return;
   part_path_ = final_path + ".part";
   fd_ = ::open(part_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) ec.assign(errno, std::system_category());
@@ -44,6 +51,7 @@ std::uint64_t output_file::open_to_append(const std::string& final_path, std::er
   fd_ = -1;
   final_path_ = final_path;
   direct_ = false;
+  if (open_direct(final_path, ec)) return 0;  // nothing to append to on a device
   part_path_ = final_path + ".part";
   // Read too: a resumed download with --sha256 hashes what is already there.
   fd_ = ::open(part_path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -48,6 +48,8 @@ public:
   const std::string& final_path() const noexcept { return final_path_; }
 
 private:
+  bool open_direct(const std::string& final_path, std::error_code& ec);
+
   int fd_ = -1;
   std::string final_path_;
   std::string part_path_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -73,6 +74,25 @@ TEST_F(OutputFile, DevNullIsWrittenDirectlyAndStaysADevice) {
   ASSERT_EQ(::stat("/dev/null", &info), 0);
   EXPECT_TRUE(S_ISCHR(info.st_mode)) << "/dev/null was replaced";
   EXPECT_FALSE(fs::exists("/dev/null.part"));
+}
+
+TEST_F(OutputFile, AppendingToADeviceWritesItDirectlyToo) {
+  // The downloader appends at offset 0 for a fresh answer: that path must not make a .part
+  // and rename it over the device either. A private null device, so a failure breaks nothing.
+  const auto device = (dir_ / "null").string();
+  if (::mknod(device.c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0) GTEST_SKIP() << "cannot mknod (not root)";
+  mpfetch::output_file file;
+  std::error_code ec;
+  EXPECT_EQ(file.open_to_append(device, ec), 0u);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(file.direct());
+  file.write("discarded", 9, ec);
+  file.commit(ec);
+  EXPECT_FALSE(ec) << ec.message();
+  struct stat info {};
+  ASSERT_EQ(::stat(device.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISCHR(info.st_mode)) << "the device was replaced";
+  EXPECT_FALSE(fs::exists(device + ".part"));
 }
 
 TEST_F(OutputFile, AnUnwritableDirectoryIsAnError) {

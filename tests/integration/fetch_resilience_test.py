@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import socketserver
+import stat
 import subprocess
 import sys
 import tempfile
@@ -213,6 +214,17 @@ class DownloadsTest(FetchTest):
             self.assertNotIn("/", name)
         self.assertEqual(sorted(os.listdir(self.out)), ["dir"])  # nothing escaped
 
+    def test_a_device_as_output_is_written_not_replaced(self):
+        # A private null device, so that a failure cannot break the machine's /dev/null.
+        device = self.output("null")
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        server, port = start_mpserve(self.root)
+        self.cleanups.append(server.stop)
+        result = fetch("http://127.0.0.1:%d/mid.bin" % port, "-O", device)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(stat.S_ISCHR(os.stat(device).st_mode), "the device was replaced by a file")
+        self.assertFalse(os.path.exists(device + ".part"))
+
     def test_404_is_exit_8_and_leaves_no_file(self):
         server, port = start_mpserve(self.root)
         self.cleanups.append(server.stop)
@@ -340,6 +352,7 @@ class ResumeTest(FetchTest):
         self.assertEqual(download.returncode, 0, errors)
         self.assertIn("retrying in", errors)
         self.assertRegex(errors, r"HTTP 206")
+        self.assertRegex(errors, r"saved .*mid\.bin after \d+ retr(y|ies)")
         self.assertEqual(sha256_of(self.output("mid.bin")), self.hashes["mid.bin"])
 
     def test_continue_resumes_a_part_left_by_a_killed_run(self):
