@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace mpfetch {
@@ -39,7 +40,9 @@ void progress_display::draw(const std::string& name, const mp::progress_report& 
     for (const auto& gone : report.interval->gone)
       view.subflows.push_back({gone.local.to_string(), gone.remote.to_string(), 0, 0, gone.rtt_us, false, true});
   }
-  auto lines = render_progress(view, static_cast<std::size_t>(columns()));
+  // One column short of the width: a line that fills the last column wraps on some terminals,
+  // and the redraw would then move up one line too few.
+  auto lines = render_progress(view, static_cast<std::size_t>(std::max(1, columns() - 1)));
   write_all(redraw(on_screen_, lines));
   on_screen_ = std::move(lines);
 }
