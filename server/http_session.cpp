@@ -79,6 +79,7 @@ std::string serialize_header(const http::response<http::empty_body>& response) {
 http_session::http_session(mp::mptcp::socket socket, server_state& server, std::uint64_t id)
     : stream_(std::move(socket)),
       server_(server),
+      idle_timer_(stream_.get_executor()),
       sender_(server.config.copy_buffer_size,
               std::chrono::duration_cast<std::chrono::milliseconds>(server.config.send_timeout)) {
   error_code ec;
@@ -139,12 +140,37 @@ void http_session::force_close() {
 
 void http_session::read_request() {
   if (server_.stopping()) return close();
+  idle_ = true;
+  parser_.reset();  // nothing of the next request has been read
+  if (requests_ > 0 && buffer_.size() == 0) {
+    // Between requests, wait until the client sends before reading: a read straight after the
+    // response almost always finds nothing and costs a system call per request.
+    const std::uint64_t generation = ++idle_generation_;
+    idle_timer_.expires_after(server_.config.keepalive_timeout);
+    idle_timer_.async_wait([self = shared_from_this(), generation](const error_code& ec) {
+      if (ec || generation != self->idle_generation_) return;  // the client spoke first
+      error_code ignored;
+      self->stream_.socket().cancel(ignored);  // ends the wait: idle for too long
+    });
+    stream_.socket().async_wait(mp::mptcp::socket::wait_read,
+                                [self = shared_from_this()](const error_code& ec) {
+                                  ++self->idle_generation_;
+                                  self->idle_timer_.cancel();
+                                  if (ec || self->closed_) return self->close();
+                                  self->start_read();
+                                });
+    return;
+  }
+  start_read();
+}
+
+void http_session::start_read() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(server_.config.header_limit));
   parser_->body_limit(server_.config.request_body_limit);
-  stream_.expires_after(requests_ == 0 ? server_.config.header_timeout
-                                       : server_.config.keepalive_timeout);
-  idle_ = true;
+  // The idle wait between requests has its own timer; once a request starts to arrive, it has
+  // the header timeout to complete.
+  stream_.expires_after(server_.config.header_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](const error_code& ec, std::size_t) {
                      self->on_read(ec);

@@ -13,6 +13,7 @@
 
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/parser.hpp>
 
 #include <array>
@@ -55,6 +56,7 @@ private:
   using request_parser = boost::beast::http::request_parser<discard_body>;
 
   void read_request();
+  void start_read();
   void on_read(const boost::system::error_code& ec);
   void handle_request();
   void answer_error(boost::beast::http::status status);
@@ -67,6 +69,8 @@ private:
 
   boost::beast::basic_stream<mp::mptcp> stream_;
   server_state& server_;
+  boost::asio::steady_timer idle_timer_;  // keep-alive timeout while waiting for a request
+  std::uint64_t idle_generation_ = 0;     // a timer from an earlier wait must not act
   server_state::registration registration_;
   bool registered_ = false;
   std::string label_;   // "[#3 127.0.0.1:41234]"

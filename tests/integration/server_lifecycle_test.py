@@ -191,6 +191,24 @@ class SlowClientsTest(LifecycleTest):
             self.assertEqual(sock.recv(100), b"")  # closed without an answer, as nginx does
             self.assertLess(time.time() - started, 5)
 
+    def test_an_idle_keep_alive_connection_is_closed_after_the_keepalive_timeout(self):
+        server = self.start("--keepalive-timeout", "1")
+        sock = server.connect(timeout=10, cleanup=self.addCleanup)
+        get(sock, b"/small.txt")
+        self.assertTrue(read_response_head(sock).startswith(b"HTTP/1.1 200 "))
+        time.sleep(0.5)  # idle, but within the timeout: the next request is still answered
+        get(sock, b"/small.txt")
+        self.assertTrue(read_response_head(sock).startswith(b"HTTP/1.1 200 "))
+        started = time.time()
+        data = b""
+        while True:  # the rest of the body, then the server's close
+            chunk = sock.recv(100)
+            if not chunk:
+                break
+            data += chunk
+        self.assertGreater(time.time() - started, 0.7)
+        self.assertLess(time.time() - started, 5)
+
     def test_a_client_that_stops_reading_is_dropped_after_the_send_timeout(self):
         server = self.start("--send-timeout", "1")
         sock = server.connect(timeout=10, cleanup=self.addCleanup)
