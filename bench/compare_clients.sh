@@ -22,6 +22,8 @@
 # least 3, else all of them. Kernel-thread CPU (writeback, jbd2, ksoftirqd) is reported apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. bench/lib.sh
 
 size=1G runs=5 pins=split,none base_port=18500 mpfetch=build/bin/mpfetch do_strace=0
 while (($#)); do
@@ -38,104 +40,41 @@ while (($#)); do
   esac
 done
 ((runs >= 1 && runs <= 50)) || { echo "--runs must be 1..50" >&2; exit 1; }
-for tool in "$mpfetch" nginx mptcpize curl wget nstat ss taskset sync sha256sum bc python3; do
-  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
-done
+need_tools "$mpfetch" nginx mptcpize curl wget nstat ss taskset sync sha256sum bc python3
 ((do_strace == 0)) || command -v strace >/dev/null || { echo "missing: strace" >&2; exit 1; }
 python=$(python3 -c 'import sys; print(sys.executable)')
-tck=$(getconf CLK_TCK)
-now_ns() { date +%s%N; }
 
-work=$(mktemp -d /tmp/compare_clients.XXXXXX)
-srv_pid="" port=""
-stop_server() {
-  [[ -n $srv_pid ]] || return 0
-  kill -TERM "$srv_pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$srv_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$srv_pid" 2>/dev/null || true
-  wait "$srv_pid" 2>/dev/null || true
-  srv_pid=""
-}
-cleanup() { stop_server; rm -rf -- "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+make_work_dir compare_clients
+port=""
 
 mkdir -p "$work/www" "$work/tmp" "$work/out"
 # a private copy: others may rebuild build/bin/mpfetch while this runs
 mpfetch_sum=$(sha256sum "$mpfetch" | cut -c1-12); cp "$mpfetch" "$work/mpfetch"; mpfetch=$work/mpfetch
-head -c "$size" /dev/urandom > "$work/www/big.bin"
-cat "$work/www/big.bin" > /dev/null  # warm the page cache
-cat "$work/www/big.bin" > /dev/null
+cached_random_file "$work/www/big.bin" "$size" 2
 bytes=$(stat -c %s "$work/www/big.bin")
 src_sum=$(sha256sum "$work/www/big.bin" | cut -d' ' -f1)
 out=$work/out/big.bin raw=$work/trials.tsv
 : > "$raw"
 declare -A sha_checked=()
 
-# --- helpers (as in bench/compare_servers.sh) -----------------------------------------------
-cpu_busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
-wait_quiet() {  # prints 1 if the machine stayed busy for 20 s, else 0
-  local a b
-  for _ in $(seq 40); do
-    a=$(cpu_busy_ticks); sleep 0.5; b=$(cpu_busy_ticks)
-    if (( (b - a) * 100 < 15 * tck )); then echo 0; return; fi
-  done
-  echo 1
-}
-mpc() { nstat -saz "$1" | awk -v k="$1" '$1 == k {print $2}'; }
-proc_ticks() {  # utime+stime of the given PIDs (threads included), in clock ticks
-  local t=0 p v
-  for p in "$@"; do
-    v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || v=0
-    t=$((t + v))
-  done
-  echo "$t"
-}
+# --- helpers (the rest are in bench/lib.sh) ------------------------------------------------
 kthread_ticks() {  # utime+stime of all kernel threads (children of kthreadd), in clock ticks
   # the comm field may hold spaces: fields are counted after its closing parenthesis
   { awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); if (f[2] == 2) t += f[12] + f[13] }
          END { print t + 0 }' /proc/[0-9]*/stat 2>/dev/null || true; } | tail -1
 }
-server_pids() { echo "$srv_pid"; pgrep -P "$srv_pid" || true; }
 # start_server CPUSET: nginx with the config that was fastest for MPTCP in docs/benchmarks.md
 # (copying through a 1 MiB buffer: MPTCP has no zero-copy sendfile). CPUSET empty = unpinned.
 start_server() {
   local pin=()
   [[ -n $1 ]] && pin=(taskset -c "$1")
   port=$base_port
-  if ss -Hltn "sport = :$port" | grep -q .; then echo "port $port is in use" >&2; exit 1; fi
-  cat > "$work/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/tmp/body;
-  proxy_temp_path $work/tmp/proxy;
-  fastcgi_temp_path $work/tmp/fastcgi;
-  scgi_temp_path $work/tmp/scgi;
-  uwsgi_temp_path $work/tmp/uwsgi;
-  types { application/octet-stream bin; }
-  sendfile off;
-  output_buffers 1 1m;
-  tcp_nopush off;
-  tcp_nodelay on;
-  server { listen 127.0.0.1:$port; root $work/www; }
-}
-EOF
+  require_free_port "$port"
+  nginx_conf 1 off off "output_buffers 1 1m;" "$port"
   "${pin[@]}" mptcpize run nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" \
     > "$work/server.log" 2>&1 &
   srv_pid=$!
-  for _ in $(seq 100); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.05; done
-  ss -Hltn "sport = :$port" | grep -q . || { echo "nginx did not listen on :$port" >&2; cat "$work/server.log" >&2; exit 1; }
-  # killing by PID relies on mptcpize exec()ing nginx rather than forking it
-  local comm; comm=$(cat "/proc/$srv_pid/comm")
-  [[ $comm == nginx ]] || { echo "PID $srv_pid is $comm" >&2; exit 1; }
-  ss -HMln "sport = :$port" | grep -q . || { echo "nginx: listener on :$port is not MPTCP" >&2; exit 1; }
-  sleep 0.1  # let nginx fork its worker
+  server_ready nginx "$port" nginx
 }
 url() { echo "http://127.0.0.1:$port/big.bin"; }
 
@@ -164,9 +103,6 @@ label_of() {
 variants=(mpfetch-file mpfetch-stdout curl-file wget-file mpfetch-null curl-null wget-null)
 
 # --- one trial --------------------------------------------------------------------------------
-other_cores() { echo "($2 - $1 - $5) / $tck / (($4 - $3) / 1000000000)" | bc -l; }
-is_busy() { [[ $(echo "$1 > 0.25" | bc -l) == 1 ]] && echo 1 || echo 0; }
-secs_to_ticks() { echo "($1) * $tck" | bc -l | cut -d. -f1; }
 trial() {  # $1=pin mode $2=rep $3=variant; appends one row, sets trial_busy
   local mode=$1 rep=$2 v=$3 pin=()
   [[ $mode == split ]] && pin=(taskset -c 1)

@@ -21,6 +21,8 @@
 # Statistics use the quiet trials when there are enough (A: 3, B: 1), else all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. bench/lib.sh
 
 size=1G runs=5 wrk_reps=2 wrk_dur=10 pins=split,none base_port=18300
 mpserve=build/bin/mpserve do_a=1 do_b=1
@@ -43,94 +45,30 @@ done
 ((runs >= 1 && runs <= 50)) || { echo "--runs must be 1..50" >&2; exit 1; }
 ((wrk_reps >= 1 && wrk_reps <= 10)) || { echo "--wrk-reps must be 1..10" >&2; exit 1; }
 ((wrk_dur >= 1 && wrk_dur <= 120)) || { echo "--wrk-duration must be 1..120" >&2; exit 1; }
-for tool in "$mpserve" nginx mptcpize curl wrk nstat ss taskset; do
-  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
-done
+need_tools "$mpserve" nginx mptcpize curl wrk nstat ss taskset
 python=$(python3 -c 'import sys; print(sys.executable)')  # the real binary, not a pyenv shim
 mpserve=$(realpath "$mpserve")
-tck=$(getconf CLK_TCK)
-now_ns() { date +%s%N; }
 
-work=$(mktemp -d /tmp/compare_servers.XXXXXX)
-srv_pid="" port_n=0
-stop_server() {
-  [[ -n $srv_pid ]] || return 0
-  kill -TERM "$srv_pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$srv_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$srv_pid" 2>/dev/null || true
-  wait "$srv_pid" 2>/dev/null || true
-  srv_pid=""
-}
-cleanup() { stop_server; rm -rf -- "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+make_work_dir compare_servers
+port_n=0
 
 mkdir -p "$work/www" "$work/tmp"
 # a private copy: others may rebuild build/bin/mpserve while this runs
 cp "$mpserve" "$work/mpserve"; mpserve_sum=$(sha256sum "$mpserve" | cut -c1-12); mpserve=$work/mpserve
-head -c "$size" /dev/urandom > "$work/www/big.bin"
 head -c 1024 /dev/urandom > "$work/www/1k.bin"
-cat "$work/www/big.bin" > /dev/null  # warm the page cache
-cat "$work/www/big.bin" > /dev/null
+cached_random_file "$work/www/big.bin" "$size" 2
 bytes=$(stat -c %s "$work/www/big.bin")
 raw_a=$work/download.tsv raw_b=$work/rps.tsv
 : > "$raw_a"; : > "$raw_b"
 
-# --- helpers -------------------------------------------------------------------------------
-cpu_busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
-wait_quiet() {  # prints 1 if the machine stayed busy for 20 s, else 0
-  local a b
-  for _ in $(seq 40); do
-    a=$(cpu_busy_ticks); sleep 0.5; b=$(cpu_busy_ticks)
-    # < 0.3 cores busy over 0.5 s = fewer than 0.15 * CLK_TCK ticks
-    if (( (b - a) * 100 < 15 * tck )); then echo 0; return; fi
-  done
-  echo 1
-}
-mpc() { nstat -saz "$1" | awk -v k="$1" '$1 == k {print $2}'; }
-proc_ticks() {  # utime+stime of the given PIDs (threads included), in clock ticks
-  local t=0 p v
-  for p in "$@"; do
-    v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || v=0
-    t=$((t + v))
-  done
-  echo "$t"
-}
-server_pids() {  # the server process and its children (nginx workers), one per line
-  echo "$srv_pid"
-  pgrep -P "$srv_pid" || true
-}
-nginx_conf() {  # $1=workers $2=sendfile $3=tcp_nopush $4=extra $5=port
-  cat > "$work/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes $1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/tmp/body;
-  proxy_temp_path $work/tmp/proxy;
-  fastcgi_temp_path $work/tmp/fastcgi;
-  scgi_temp_path $work/tmp/scgi;
-  uwsgi_temp_path $work/tmp/uwsgi;
-  types { application/octet-stream bin; }
-  sendfile $2;
-  tcp_nopush $3;
-  tcp_nodelay on;
-  $4
-  server { listen 127.0.0.1:$5; root $work/www; }
-}
-EOF
-}
+# --- helpers (the rest are in bench/lib.sh) ------------------------------------------------
 # start_server NAME CPUSET LOGLEVEL: NAME is mpserve-tN, mpserve-tdefault, nginx-wN-CFG, python;
 # CPUSET empty = unpinned. Sets srv_pid and port.
 start_server() {
   local name=$1 cpus=$2 level=$3 pin=() cmd=()
   [[ -n $cpus ]] && pin=(taskset -c "$cpus")
   port=$((base_port + port_n % 200)); port_n=$((port_n + 1))
-  if ss -Hltn "sport = :$port" | grep -q .; then echo "port $port is in use" >&2; exit 1; fi
+  require_free_port "$port"
   case $name in
     mpserve-t*)
       cmd=("$mpserve" --port "$port" --bind 127.0.0.1 -d "$work/www" --progress-interval 0
@@ -149,20 +87,8 @@ start_server() {
   esac
   "${pin[@]}" "${cmd[@]}" > "$work/server.log" 2>&1 &
   srv_pid=$!
-  for _ in $(seq 100); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.05; done
-  ss -Hltn "sport = :$port" | grep -q . || { echo "$name did not listen on :$port" >&2; cat "$work/server.log" >&2; exit 1; }
-  # killing by PID relies on mptcpize exec()ing the server rather than forking it
-  local comm; comm=$(cat "/proc/$srv_pid/comm")
-  [[ $comm == mpserve || $comm == nginx || $comm == python* ]] || { echo "PID $srv_pid is $comm" >&2; exit 1; }
-  ss -HMln "sport = :$port" | grep -q . || { echo "$name: listener on :$port is not MPTCP" >&2; exit 1; }
-  sleep 0.1  # let nginx fork its workers
+  server_ready "$name" "$port" mpserve nginx 'python*'
 }
-
-# --- trial bookkeeping ----------------------------------------------------------------------
-# other_cores BUSY0 BUSY1 NS0 NS1 OURS_TICKS: cores used by everything but our server and client
-other_cores() { echo "($2 - $1 - $5) / $tck / (($4 - $3) / 1000000000)" | bc -l; }
-is_busy() { [[ $(echo "$1 > 0.25" | bc -l) == 1 ]] && echo 1 || echo 0; }
-secs_to_ticks() { echo "($1 + $2) * $tck" | bc -l | cut -d. -f1; }
 
 # --- A: large download over MPTCP ----------------------------------------------------------
 download_servers=(mpserve-t1 mpserve-tdefault nginx-w1-debian nginx-w1-nopushoff nginx-w1-sendfileoff python)
@@ -190,7 +116,7 @@ download_once() {  # $1=pin mode $2=rep $3=server; appends one row, sets trial_b
   local mptcp=$(( syn1 - syn0 >= 1 && fb1 == fb0 ))
   if [[ $name == mpserve-* ]] && ! grep -q "MPTCP token" "$work/server.log"; then mptcp=0; fi
   stop_server
-  local other; other=$(other_cores "$b0" "$b1" "$t0" "$t1" $(( s1 - s0 + $(secs_to_ticks "$cu" "$cs") )))
+  local other; other=$(other_cores "$b0" "$b1" "$t0" "$t1" $(( s1 - s0 + $(secs_to_ticks "$cu + $cs") )))
   trial_busy=$(is_busy "$other")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n' "$mode" "$name" "$rep" "$secs" \
     "$(( s1 - s0 ))" "$cu" "$cs" "$mptcp" "$trial_busy" "$other" >> "$raw_a"
@@ -231,7 +157,7 @@ rps_once() {  # $1=pin mode $2=proto $3=rep $4=server $5=threads
   # 100 connections must have been MPTCP (python closes after each request: many more)
   local mp=1
   [[ $proto == mptcp ]] && mp=$(( syn1 - syn0 >= 100 ))
-  local other; other=$(other_cores "$b0" "$b1" "$t0" "$t1" $(( s1 - s0 + $(secs_to_ticks "$cu" "$cs") )))
+  local other; other=$(other_cores "$b0" "$b1" "$t0" "$t1" $(( s1 - s0 + $(secs_to_ticks "$cu + $cs") )))
   trial_busy=$(is_busy "$other")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n' "$mode" "$proto" "$name" "$n" "$rep" \
     "$reqs" "$rps" "$(( s1 - s0 ))" "${errs:-0}" "${non2xx:-0}" "$mp" "$(echo "$cu + $cs" | bc -l)" \

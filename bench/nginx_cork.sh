@@ -6,6 +6,8 @@
 #   bench/nginx_cork.sh [--size 1G] [--reps 5] [--port 18080] [--server-cpu N] [--client-cpu N]
 # --server-cpu/--client-cpu pin nginx and the clients with taskset (same N = one core).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 size=1G reps=5 port=18080 scpu=() ccpu=()
 while (($#)); do
@@ -19,25 +21,11 @@ while (($#)); do
   esac
 done
 ((reps >= 1 && reps <= 50)) || { echo "reps must be 1..50" >&2; exit 1; }
-if ss -Hltn "sport = :$port" | grep -q .; then echo "port $port is in use" >&2; exit 1; fi
+require_free_port "$port"
 
-work=$(mktemp -d /tmp/nginx_cork.XXXXXX)
-nginx_pid=""
-stop_nginx() {
-  [[ -n $nginx_pid ]] || return 0
-  kill -TERM "$nginx_pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$nginx_pid" 2>/dev/null || true
-  wait "$nginx_pid" 2>/dev/null || true
-  nginx_pid=""
-}
-cleanup() { stop_nginx; rm -rf -- "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
+make_work_dir nginx_cork
 mkdir -p "$work/www" "$work/tmp"
-head -c "$size" /dev/urandom > "$work/www/body.bin"
-cat "$work/www/body.bin" > /dev/null
+cached_random_file "$work/www/body.bin" "$size"
 bytes=$(stat -c %s "$work/www/body.bin")
 
 cat > "$work/get.py" <<'EOF'
@@ -63,39 +51,19 @@ print(f"{expect / t / 1e6:.0f}")
 EOF
 
 worker_cpu() {  # utime+stime of nginx's worker, in clock ticks
-  local w; w=$(pgrep -P "$nginx_pid" | head -1)
+  local w; w=$(pgrep -P "$srv_pid" | head -1)
   awk '{print $14 + $15}' "/proc/$w/stat"
 }
 
 run_config() {  # $1=label $2=proto $3=sendfile $4=tcp_nopush
   local label=$1 proto=$2 sf=$3 np=$4 wrap=()
   [[ $proto == mptcp ]] && wrap=(mptcpize run)
-  cat > "$work/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $work/tmp/body;
-  proxy_temp_path $work/tmp/proxy;
-  fastcgi_temp_path $work/tmp/fastcgi;
-  scgi_temp_path $work/tmp/scgi;
-  uwsgi_temp_path $work/tmp/uwsgi;
-  types { application/octet-stream bin; }
-  sendfile $sf;
-  tcp_nopush $np;
-  tcp_nodelay on;
-  server { listen 127.0.0.1:$port; root $work/www; }
-}
-EOF
-  "${scpu[@]}" "${wrap[@]}" nginx -p "$work" -c "$work/nginx.conf" -e "$work/error.log" &
-  nginx_pid=$!
-  for _ in $(seq 50); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.1; done
+  nginx_conf 1 "$sf" "$np" "" "$port" 64
+  "${scpu[@]}" "${wrap[@]}" nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" &
+  srv_pid=$!
+  wait_listening "$port" || true
   # kill-by-PID relies on mptcpize exec()ing nginx rather than forking it
-  [[ $(cat "/proc/$nginx_pid/comm" 2>/dev/null) == nginx ]] || { echo "PID $nginx_pid is not nginx" >&2; exit 1; }
+  [[ $(cat "/proc/$srv_pid/comm" 2>/dev/null) == nginx ]] || { echo "PID $srv_pid is not nginx" >&2; exit 1; }
   if [[ $proto == mptcp ]] && ! ss -HMln "sport = :$port" | grep -q .; then
     echo "nginx listener on :$port is not MPTCP" >&2; exit 1
   fi
@@ -109,7 +77,7 @@ EOF
   done
   cap1=$(nstat -saz MPTcpExtMPCapableSYNRX | awk '/MPCapableSYNRX/{print $2}')
   local cpu=$(( $(worker_cpu) - c0 ))
-  stop_nginx
+  stop_server
   med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
   printf '| %s | %s | %s | %s | %s | %s | %.2f | %d |\n' "$proto" "$label" \
     "$(med "${curl_r[@]}")" "${curl_r[*]}" "$(med "${py_r[@]}")" "${py_r[*]}" \

@@ -21,11 +21,8 @@
 // processes used more than --max-other cores is re-run (--retries).
 // Results: docs/receive-methods.md.
 #include <fcntl.h>
-#include <linux/mptcp.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,58 +33,32 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <latch>
 #include <map>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
+#include "bench_util.hpp"
 
 namespace {
+
+using bench::is_mptcp_not_fallback;
+using bench::median_of;
+using bench::parse_size;
+using bench::thread_cpu;
+
+constexpr const char* kProgram = "receive_methods";
 
 using Clock = std::chrono::steady_clock;
 constexpr int kPollTimeoutMs = 10000;
 constexpr std::size_t kSendChunk = 1 << 20;
 constexpr std::size_t kIterBound = std::size_t{1} << 28;
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "receive_methods: %s: %s\n", what.c_str(), std::strerror(errno));
-  std::exit(2);
-}
-
-std::size_t parse_size(const std::string& s) {
-  char* end = nullptr;
-  std::size_t v = std::strtoull(s.c_str(), &end, 10);
-  switch (*end) {
-    case 'K': case 'k': v <<= 10; break;
-    case 'M': case 'm': v <<= 20; break;
-    case 'G': case 'g': v <<= 30; break;
-    case '\0': break;
-    default: throw std::invalid_argument("bad size: " + s);
-  }
-  return v;
-}
-
-void pin_to(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0) die("sched_setaffinity");
-}
-
-double thread_cpu() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+[[noreturn]] void die(const std::string& what) { bench::die(kProgram, what); }
 
 double secs_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
@@ -100,12 +71,7 @@ struct Case {
 Case parse_case(const std::string& spec) {
   Case c;
   c.spec = spec;
-  std::vector<std::string> parts;
-  for (std::size_t pos = 0, next; pos <= spec.size(); pos = next + 1) {
-    next = spec.find('+', pos);
-    if (next == std::string::npos) next = spec.size();
-    parts.push_back(spec.substr(pos, next - pos));
-  }
+  const auto parts = bench::split_case_spec(spec);
   auto colon = parts[0].find(':');
   if (colon == std::string::npos) throw std::invalid_argument("size needed: " + spec);
   c.method = parts[0].substr(0, colon);
@@ -130,28 +96,9 @@ struct Result {
   bool quiet = true;
 };
 
-int listen_on_loopback(int proto, sockaddr_in& a) {
-  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
-  if (ls < 0) die("socket(listen)");
-  a = {};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t alen = sizeof a;
-  if (bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(ls, 4) != 0) die("bind/listen");
-  getsockname(ls, reinterpret_cast<sockaddr*>(&a), &alen);
-  return ls;
-}
-
-bool is_mptcp_not_fallback(int s) {
-  mptcp_info info{};
-  socklen_t len = sizeof info;
-  if (getsockopt(s, SOL_MPTCP, MPTCP_INFO, &info, &len) != 0) return false;
-  return !(info.mptcpi_flags & MPTCP_INFO_FLAG_FALLBACK);
-}
-
 // Sender thread: accept, wait for go, pread + blocking send of 1 MiB chunks, then FIN.
 void send_body(int ls, int file, std::size_t size, int cpu, std::latch& go, double& cpu_used) {
-  pin_to(cpu);
+  bench::pin_to(kProgram, cpu);
   int s = accept(ls, nullptr, nullptr);
   if (s < 0) die("accept");
   std::vector<char> buf(kSendChunk);
@@ -249,17 +196,6 @@ struct Receiver {
   }
 };
 
-double foreign_user_seconds() {
-  std::ifstream f("/proc/stat");
-  std::string cpu;
-  unsigned long long user = 0, nice = 0;
-  f >> cpu >> user >> nice;
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  double self = static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) * 1e-6;
-  return static_cast<double>(user + nice) / static_cast<double>(sysconf(_SC_CLK_TCK)) - self;
-}
-
 struct Sink {
   std::string name, dir;  // dir empty: /dev/null
 };
@@ -283,7 +219,7 @@ int open_sink(const Sink& k, std::string& path) {
 
 Result run_trial(const Case& c, int proto, const Sink& k, int file, std::size_t size, int tx_cpu) {
   sockaddr_in a{};
-  int ls = listen_on_loopback(proto, a);
+  int ls = bench::listen_on_loopback(kProgram, proto, a);
   std::latch go(1);
   double snd_cpu = 0;
   std::thread st([&] { send_body(ls, file, size, tx_cpu, go, snd_cpu); });
@@ -299,7 +235,7 @@ Result run_trial(const Case& c, int proto, const Sink& k, int file, std::size_t 
   int sink = open_sink(k, path);
 
   Receiver rx{s, sink, c.block};
-  double f0 = foreign_user_seconds();
+  double f0 = bench::foreign_user_seconds();
   auto t0 = Clock::now();
   double c0 = thread_cpu();
   go.count_down();
@@ -326,7 +262,7 @@ Result run_trial(const Case& c, int proto, const Sink& k, int file, std::size_t 
     if (static_cast<std::size_t>(sst.st_size) != size) { errno = EIO; die("sink size mismatch for " + c.spec); }
   }
   Result r;
-  r.other_cores = std::max(0.0, foreign_user_seconds() - f0) / secs_between(t0, t2);
+  r.other_cores = std::max(0.0, bench::foreign_user_seconds() - f0) / secs_between(t0, t2);
   close(s);
   st.join();
   close(ls);
@@ -352,7 +288,7 @@ Result run_trial(const Case& c, int proto, const Sink& k, int file, std::size_t 
 void probe_splice(const char* pname, int proto, int file) {
   constexpr std::size_t n = 64 << 10;
   sockaddr_in a{};
-  int ls = listen_on_loopback(proto, a);
+  int ls = bench::listen_on_loopback(kProgram, proto, a);
   std::latch go(1);
   double unused = 0;
   std::thread st([&] { send_body(ls, file, n, -1, go, unused); });
@@ -381,15 +317,6 @@ void probe_splice(const char* pname, int proto, int file) {
   close(s);
   st.join();
   close(ls);
-}
-
-template <class T, class F>
-double median_of(const std::vector<T>& v, F f) {
-  std::vector<double> x;
-  for (const auto& e : v) x.push_back(static_cast<double>(f(e)));
-  std::sort(x.begin(), x.end());
-  std::size_t n = x.size();
-  return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
 }
 
 const std::vector<std::string> kDefaultCases = {
@@ -436,29 +363,19 @@ int main(int argc, char** argv) {
   }
   // split: receiver (this thread) on CPU 1, sender on CPU 0; same: both on CPU 0.
   int tx_cpu = pin == "none" ? -1 : 0, rx_cpu = pin == "split" ? 1 : tx_cpu;
-  pin_to(rx_cpu);
+  bench::pin_to(kProgram, rx_cpu);
   if (specs.empty()) specs = kDefaultCases;
   std::vector<Case> cases;
-  try {
-    for (const auto& s : specs) cases.push_back(parse_case(s));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "receive_methods: %s\n", e.what());
-    return 1;
-  }
-  std::vector<std::pair<std::string, int>> ps;
-  if (protos == "both" || protos == "mptcp") ps.emplace_back("mptcp", IPPROTO_MPTCP);
-  if (protos == "both" || protos == "tcp") ps.emplace_back("tcp", IPPROTO_TCP);
+  if (!bench::parse_cases(kProgram, specs, parse_case, cases)) return 1;
+  const auto ps = bench::protocols(protos);
   std::vector<Sink> sinks;
   for (const char* name : {"null", "shm", "disk"})
     if (("," + sinks_arg + ",").find(std::string(",") + name + ",") != std::string::npos)
       sinks.push_back({name, std::string(name) == "null" ? "" : std::string(name) == "shm" ? shm_dir : disk_dir});
   if (sinks.empty() || ps.empty()) { usage(); return 1; }
 
-  int file = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file < 0) die("open " + path);
-  struct stat st{};
-  fstat(file, &st);
-  auto size = static_cast<std::size_t>(st.st_size);
+  std::size_t size = 0;
+  int file = bench::open_body(kProgram, path, size);
   const double gib = static_cast<double>(size) / static_cast<double>(1u << 30);
 
   for (const auto& [pname, proto] : ps) probe_splice(pname.c_str(), proto, file);
@@ -516,10 +433,7 @@ int main(int argc, char** argv) {
     for (const auto& [pname, proto] : ps) {
       for (const auto& c : cases) {
         const auto& all = results[{sk.name, pname, c.spec}];
-        std::vector<Result> v;
-        std::copy_if(all.begin(), all.end(), std::back_inserter(v), [](auto& x) { return x.quiet; });
-        std::size_t quiet = v.size();
-        if (quiet < 3) v = all;
+        const auto [v, quiet] = bench::quiet_or_all(all);
         auto mb = [&](double s) { return static_cast<double>(size) / s / 1e6; };
         auto mm = std::minmax_element(v.begin(), v.end(), [](auto& x, auto& y) { return x.write_s > y.write_s; });
         std::printf("| %s | %s | `%s` | %.0f | %.0f | %.0f | %s | %.2f | %s | %.0f | %.0f | %.0f | %.2f | %zu/%zu |\n",

@@ -19,16 +19,12 @@
 // places sender/receiver on CPU 0/1, both on CPU 0, or leaves it to the scheduler.
 // Results: docs/transfer-methods.md.
 #include <fcntl.h>
-#include <linux/mptcp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sched.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,60 +32,31 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <latch>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
+#include "bench_util.hpp"
 
 namespace {
+
+using bench::median_of;
+using bench::thread_cpu;
+
+constexpr const char* kProgram = "send_methods";
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kTrialDeadline = std::chrono::seconds(120);  // one transfer may not take longer
 constexpr int kPollTimeoutMs = 10000;
 constexpr std::size_t kRecvBuf = 1 << 20;
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "send_methods: %s: %s\n", what.c_str(), std::strerror(errno));
-  std::exit(2);
-}
+[[noreturn]] void die(const std::string& what) { bench::die(kProgram, what); }
 
-std::size_t parse_size(const std::string& s) {
-  if (s == "all") return 0;
-  char* end = nullptr;
-  std::size_t v = std::strtoull(s.c_str(), &end, 10);
-  switch (*end) {
-    case 'K': case 'k': v <<= 10; break;
-    case 'M': case 'm': v <<= 20; break;
-    case 'G': case 'g': v <<= 30; break;
-    case '\0': break;
-    default: throw std::invalid_argument("bad size: " + s);
-  }
-  return v;
-}
-
-// Pins the calling thread to one CPU; cpu < 0 leaves it to the scheduler.
-void pin_to(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0) die("sched_setaffinity");
-}
-
-double thread_cpu() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+// "all" = 0: send whatever remains in one call.
+std::size_t parse_size(const std::string& s) { return s == "all" ? 0 : bench::parse_size(s); }
 
 struct Case {
   std::string spec, method;
@@ -101,12 +68,7 @@ struct Case {
 Case parse_case(const std::string& spec) {
   Case c;
   c.spec = spec;
-  std::vector<std::string> parts;
-  for (std::size_t pos = 0, next; pos <= spec.size(); pos = next + 1) {
-    next = spec.find('+', pos);
-    if (next == std::string::npos) next = spec.size();
-    parts.push_back(spec.substr(pos, next - pos));
-  }
+  const auto parts = bench::split_case_spec(spec);
   auto colon = parts[0].find(':');
   c.method = parts[0].substr(0, colon);
   c.param = colon == std::string::npos ? (1 << 20) : parse_size(parts[0].substr(colon + 1));
@@ -243,7 +205,7 @@ struct Receiver {
   std::size_t got = 0;
 
   void run(int lsock, std::latch& accepted, int on_cpu) {
-    pin_to(on_cpu);
+    bench::pin_to(kProgram, on_cpu);
     int s = accept(lsock, nullptr, nullptr);
     if (s < 0) die("accept");
     timeval tv{30, 0};  // bounds the drain loop if the sender dies
@@ -265,38 +227,12 @@ struct Receiver {
   }
 };
 
-// User+nice CPU seconds of the whole machine (/proc/stat) minus this process's
-// user time: what other processes (a compiler, say) took from our two cores.
-double foreign_user_seconds() {
-  std::ifstream f("/proc/stat");
-  std::string cpu;
-  unsigned long long user = 0, nice = 0;
-  f >> cpu >> user >> nice;
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  double self = static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) * 1e-6;
-  return static_cast<double>(user + nice) / static_cast<double>(sysconf(_SC_CLK_TCK)) - self;
-}
-
-bool is_mptcp_not_fallback(int s) {
-  mptcp_info info{};
-  socklen_t len = sizeof info;
-  if (getsockopt(s, SOL_MPTCP, MPTCP_INFO, &info, &len) != 0) return false;
-  return !(info.mptcpi_flags & MPTCP_INFO_FLAG_FALLBACK);
-}
-
 Result run_trial(const Case& c, int proto, int file, std::size_t size, int rx_cpu) {
   static const std::string header =
       "HTTP/1.1 200 OK\r\nServer: send_methods\r\nContent-Type: application/octet-stream\r\n"
       "Content-Length: " + std::to_string(size) + "\r\nAccept-Ranges: bytes\r\n\r\n";
-  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
-  if (ls < 0) die("socket(listen)");
   sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t alen = sizeof a;
-  if (bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(ls, 4) != 0) die("bind/listen");
-  getsockname(ls, reinterpret_cast<sockaddr*>(&a), &alen);
+  int ls = bench::listen_on_loopback(kProgram, proto, a);
 
   Receiver rx{header.size() + size};
   std::latch accepted(1);
@@ -310,11 +246,11 @@ Result run_trial(const Case& c, int proto, int file, std::size_t size, int rx_cp
   }
   if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("connect");
   accepted.wait();
-  if (proto == IPPROTO_MPTCP && !is_mptcp_not_fallback(s)) { errno = EPROTO; die("MPTCP fell back to TCP"); }
+  if (proto == IPPROTO_MPTCP && !bench::is_mptcp_not_fallback(s)) { errno = EPROTO; die("MPTCP fell back to TCP"); }
   if (!c.block) fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
 
   Sender tx{s, file, c.block, Clock::now() + kTrialDeadline};
-  double f0 = foreign_user_seconds();
+  double f0 = bench::foreign_user_seconds();
   auto t0 = Clock::now();
   double c0 = thread_cpu();
   if (c.nodelay) { ++tx.calls; set_int(s, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY"); }
@@ -336,7 +272,7 @@ Result run_trial(const Case& c, int proto, int file, std::size_t size, int rx_cp
   close(ls);
   if (rx.got != rx.expected) { errno = EIO; die("short transfer for " + c.spec); }
   double secs = std::chrono::duration<double>(rx.last_byte - t0).count();
-  r.other_cores = std::max(0.0, foreign_user_seconds() - f0) / secs;
+  r.other_cores = std::max(0.0, bench::foreign_user_seconds() - f0) / secs;
   r.mbps = static_cast<double>(size) / secs / 1e6;
   r.snd_cpu = snd_cpu;
   r.rcv_cpu = rx.cpu;
@@ -344,15 +280,6 @@ Result run_trial(const Case& c, int proto, int file, std::size_t size, int rx_cp
   r.snd_eagain = tx.eagain;
   r.rcv_calls = rx.calls;
   return r;
-}
-
-template <class T, class F>
-double median_of(const std::vector<T>& v, F f) {
-  std::vector<double> x;
-  for (const auto& e : v) x.push_back(static_cast<double>(f(e)));
-  std::sort(x.begin(), x.end());
-  std::size_t n = x.size();
-  return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
 }
 
 const std::vector<std::string> kDefaultCases = {
@@ -401,24 +328,14 @@ int main(int argc, char** argv) {
   // split: sender on CPU 0, receiver on CPU 1 (as if the client were another host);
   // same: both on CPU 0; none: scheduler's choice.
   int tx_cpu = pin == "none" ? -1 : 0, rx_cpu = pin == "split" ? 1 : tx_cpu;
-  pin_to(tx_cpu);
+  bench::pin_to(kProgram, tx_cpu);
   if (specs.empty()) specs = kDefaultCases;
   std::vector<Case> cases;
-  try {
-    for (const auto& s : specs) cases.push_back(parse_case(s));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "send_methods: %s\n", e.what());
-    return 1;
-  }
-  std::vector<std::pair<std::string, int>> ps;
-  if (protos == "both" || protos == "mptcp") ps.emplace_back("mptcp", IPPROTO_MPTCP);
-  if (protos == "both" || protos == "tcp") ps.emplace_back("tcp", IPPROTO_TCP);
+  if (!bench::parse_cases(kProgram, specs, parse_case, cases)) return 1;
+  const auto ps = bench::protocols(protos);
 
-  int file = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file < 0) die("open " + path);
-  struct stat st{};
-  fstat(file, &st);
-  auto size = static_cast<std::size_t>(st.st_size);
+  std::size_t size = 0;
+  int file = bench::open_body(kProgram, path, size);
 
   FILE* csv = csv_path.empty() ? nullptr : std::fopen(csv_path.c_str(), "w");
   if (csv) std::fprintf(csv, "rep,proto,case,mbps,snd_cpu,rcv_cpu,snd_calls,snd_eagain,rcv_calls,sndbuf,other_cores,quiet\n");
@@ -461,10 +378,7 @@ int main(int argc, char** argv) {
   for (const auto& [pname, proto] : ps) {
     for (const auto& c : cases) {
       const auto& all = results[{pname, c.spec}];
-      std::vector<Result> v;
-      std::copy_if(all.begin(), all.end(), std::back_inserter(v), [](auto& x) { return x.quiet; });
-      std::size_t quiet = v.size();
-      if (quiet < 3) v = all;
+      const auto [v, quiet] = bench::quiet_or_all(all);
       auto mm = std::minmax_element(v.begin(), v.end(), [](auto& x, auto& y) { return x.mbps < y.mbps; });
       std::printf("| %s | `%s` | %.0f | %.0f | %.0f | %.2f | %.2f | %.0f | %.0f | %.0f | %zu/%zu |\n", pname.c_str(),
                   c.spec.c_str(), median_of(v, [](auto& x) { return x.mbps; }), mm.first->mbps, mm.second->mbps,
