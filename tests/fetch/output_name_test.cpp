@@ -1,4 +1,5 @@
 #include "output_name.hpp"
+#include "parsed_url.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,14 +14,7 @@ using mpfetch::path_in_directory;
 using mpfetch::safe_file_name;
 using mpfetch::url_target;
 
-url_target url(std::string_view text) {
-  auto result = mpfetch::parse_url(text);
-  if (auto* error = std::get_if<std::string>(&result)) {
-    ADD_FAILURE() << text << ": " << *error;
-    return {};
-  }
-  return std::get<url_target>(result);
-}
+url_target url(std::string_view text) { return mpfetch::test::parsed_url(text); }
 
 bool is_valid_utf8(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {

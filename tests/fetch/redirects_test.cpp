@@ -1,4 +1,5 @@
 #include "redirects.hpp"
+#include "parsed_url.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,14 +14,7 @@ using mpfetch::redirect_tracker;
 using mpfetch::resolve_redirect;
 using mpfetch::url_target;
 
-url_target url(std::string_view text) {
-  auto result = mpfetch::parse_url(text);
-  if (auto* error = std::get_if<std::string>(&result)) {
-    ADD_FAILURE() << text << ": " << *error;
-    return {};
-  }
-  return std::get<url_target>(result);
-}
+url_target url(std::string_view text) { return mpfetch::test::parsed_url(text); }
 
 // The resolved URL as text, or "error: ..." so a table can hold both.
 std::string resolved(std::string_view base, std::string_view location) {

@@ -1,4 +1,5 @@
 #include "url_target.hpp"
+#include "parsed_url.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,14 +17,7 @@ using mpfetch::parse_url;
 using mpfetch::unused_name;
 using mpfetch::url_target;
 
-url_target parsed(std::string_view text) {
-  auto result = parse_url(text);
-  if (auto* error = std::get_if<std::string>(&result)) {
-    ADD_FAILURE() << "parse_url(\"" << text << "\") failed: " << *error;
-    return {};
-  }
-  return std::get<url_target>(result);
-}
+url_target parsed(std::string_view text) { return mpfetch::test::parsed_url(text); }
 
 std::string parse_error(std::string_view text) {
   auto result = parse_url(text);
