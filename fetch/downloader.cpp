@@ -369,16 +369,7 @@ void downloader::read_sized_body() {
                                if (!self->write_body(self->body_buffer_.data(), got)) return;
                                self->remaining_ -= got;
                              }
-                             if (ec && self->remaining_ > 0) {
-                               self->monitor_->cancel();
-                               self->connection_.close();
-                               self->local_.part_bytes += self->bytes_written_;
-                               const auto where = fmt::format("after {} of the body", mp::format_bytes(self->bytes_written_));
-                               if (is_timeout(ec))
-                                 return self->retry_or_fail(failure_kind::timeout, exit_network, "read timed out " + where);
-                               return self->retry_or_fail(failure_kind::network, exit_network,
-                                                          "the connection broke " + where + ": " + ec.message());
-                             }
+                             if (ec && self->remaining_ > 0) return self->body_broke(ec);
                              self->read_sized_body();
                            });
   });
@@ -399,15 +390,18 @@ void downloader::read_parsed_body() {
 void downloader::on_parsed_body(const error_code& ec) {
   const std::size_t got = body_buffer_.size() - parser_->get().body().size;
   if (got > 0 && !write_body(body_buffer_.data(), got)) return;
-  if (ec && ec != http::error::need_buffer) {
-    monitor_->cancel();
-    connection_.close();
-    local_.part_bytes += bytes_written_;
-    const auto where = fmt::format("after {} of the body", mp::format_bytes(bytes_written_));
-    if (is_timeout(ec)) return retry_or_fail(failure_kind::timeout, exit_network, "read timed out " + where);
-    return retry_or_fail(failure_kind::network, exit_network, "the connection broke " + where + ": " + ec.message());
-  }
+  if (ec && ec != http::error::need_buffer) return body_broke(ec);
   read_parsed_body();
+}
+
+// The body stopped before its end: what is on disk stays, and the next try resumes after it.
+void downloader::body_broke(const error_code& ec) {
+  monitor_->cancel();
+  connection_.close();
+  local_.part_bytes += bytes_written_;
+  const auto where = fmt::format("after {} of the body", mp::format_bytes(bytes_written_));
+  if (is_timeout(ec)) return retry_or_fail(failure_kind::timeout, exit_network, "read timed out " + where);
+  retry_or_fail(failure_kind::network, exit_network, "the connection broke " + where + ": " + ec.message());
 }
 
 void downloader::complete_body() {

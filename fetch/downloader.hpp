@@ -103,6 +103,7 @@ private:
   void read_parsed_body();
   void on_parsed_body(const boost::system::error_code& ec);
   bool write_body(const char* data, std::size_t size);
+  void body_broke(const boost::system::error_code& ec);
   void complete_body();
   void retry_or_fail(failure_kind kind, int code, std::string message,
                      std::optional<std::chrono::milliseconds> delay = std::nullopt);
