@@ -39,7 +39,7 @@ expect_refusal "at most 8" client --limits 9 --dry-run
 expect_refusal "needs a number" client --limits two
 expect_refusal "unknown option '--fullmesh'" client --fullmesh 198.51.100.2
 expect_refusal "address given twice" client 198.51.100.2 --subflow 198.51.100.2
-"$SETUP" --help | grep -q '^usage: mptcp-setup server|client' || fail "mptcp-setup --help shows no usage"
+grep -q '^usage: mptcp-setup server|client' <<< "$("$SETUP" --help)" || fail "mptcp-setup --help shows no usage"
 
 # --- the lab ---
 if ! reason=$("$LAB" check 2>&1); then
@@ -66,7 +66,7 @@ for pair in 192.0.2.2:192.0.2.1 198.51.100.2:198.51.100.1; do
   addr=${pair%:*} gateway=${pair#*:}
   table=$(sed -n "s/^[0-9]*:[[:space:]]*from $addr lookup \([0-9]*\).*/\1/p" <<< "$rules")
   [[ -n $table ]] || fail "no rule 'from $addr' in the client: $rules"
-  lab exec cli ip -4 route show table "$table" | grep -q "^default via $gateway " ||
+  grep -q "^default via $gateway " <<< "$(lab exec cli ip -4 route show table "$table")" ||
     fail "table $table of the client has no default via $gateway"
   echo "ok: client rule from $addr lookup $table, default via $gateway"
 done
@@ -148,7 +148,7 @@ echo "ok: status during the cut shows the cut, the endpoints and the live connec
 
 # Both paths carried part of the file: one summary line per subflow with its share.
 for address in 192.0.2.2 198.51.100.2; do
-  line=$(grep -E "subflow [0-9]+ $address:[0-9]+ -> 192\.0\.2\.1:8080 carried" "$work/fetch.err" | head -n1)
+  line=$(grep -m1 -E "subflow [0-9]+ $address:[0-9]+ -> 192\.0\.2\.1:8080 carried" "$work/fetch.err" || true)
   [[ -n $line ]] || fail "no summary line for the subflow from $address"
   share=$(sed -n 's/.*carried .* (\([0-9.]*\)%).*/\1/p' <<< "$line")
   awk -v s="$share" 'BEGIN { exit !(s >= 1) }' || fail "the subflow from $address carried only $share%"
@@ -163,15 +163,15 @@ stop_mpserve
 
 # cut --mode down is ifdown's path: link down and the post-down hook; restore is ifup's.
 lab cut A --mode down > /dev/null
-lab exec cli ip -4 rule show | grep -q 'from 192\.0\.2\.2 ' && fail "the post-down hook left the rule for 192.0.2.2"
-lab exec cli ip -4 link show dev path-a | grep -q 'state DOWN' || fail "cut --mode down left path-a up"
+grep -q 'from 192\.0\.2\.2 ' <<< "$(lab exec cli ip -4 rule show)" && fail "the post-down hook left the rule for 192.0.2.2"
+grep -q 'state DOWN' <<< "$(lab exec cli ip -4 link show dev path-a)" || fail "cut --mode down left path-a up"
 lab restore A > /dev/null
-lab exec cli ip -4 rule show | grep -q 'from 192\.0\.2\.2 lookup' || fail "restore did not bring the rule back"
-lab exec cli ip -4 route show | grep -q '^default via 192\.0\.2\.1 dev path-a' || fail "restore did not bring the default route back"
+grep -q 'from 192\.0\.2\.2 lookup' <<< "$(lab exec cli ip -4 rule show)" || fail "restore did not bring the rule back"
+grep -q '^default via 192\.0\.2\.1 dev path-a' <<< "$(lab exec cli ip -4 route show)" || fail "restore did not bring the default route back"
 echo "ok: cut A --mode down removed path A's rule (post-down hook), restore A put it back (if-up hook)"
 
 lab down > /dev/null || fail "mplab.sh down failed"
-if ip netns list | grep -qE "^mpl-(cli|srv)-$lab_id( |$)"; then
+if grep -qE "^mpl-(cli|srv)-$lab_id( |$)" <<< "$(ip netns list)"; then
   fail "namespaces left behind: $(ip netns list | grep "$lab_id")"
 fi
 [[ ! -e /run/mplab/$lab_id ]] || fail "state left behind in /run/mplab/$lab_id"

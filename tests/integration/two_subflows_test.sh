@@ -6,7 +6,8 @@
 # towards the client's port and gets "connection refused"; the log shows that as sub_closed.)
 # Asserts that both subflows carry part of a 256 MiB download, that both programs log two
 # subflows in their progress and summaries, and that mpserve logs the path-manager event of
-# the joining subflow under the connection it belongs to.
+# the joining subflow (and the connection's created and closed events) under the connection
+# it belongs to.
 #
 # usage: two_subflows_test.sh MPSERVE MPFETCH        exit 0 pass, 1 fail, 77 skip
 set -euo pipefail
@@ -43,7 +44,7 @@ for side in server fetch; do
   grep -q "done: 256.0 MiB .* MPTCP token [0-9a-f]*, 2 subflows" "$work/$side.err" ||
     fail "$side's summary does not show 2 subflows"
   for address in 192.0.2.1 198.51.100.1; do
-    line=$(grep -E "subflow [0-9]+ .*$address:[0-9]+ .*carried" "$work/$side.err" | head -n1)
+    line=$(grep -m1 -E "subflow [0-9]+ .*$address:[0-9]+ .*carried" "$work/$side.err" || true)
     [[ -n $line ]] || fail "$side: no summary line for the subflow via $address"
     share=$(sed -n 's/.*carried .* (\([0-9.]*\)%).*/\1/p' <<< "$line")
     awk -v s="$share" 'BEGIN { exit !(s >= 5) }' || fail "$side: the subflow via $address carried only $share%"
@@ -53,6 +54,13 @@ done
 grep -qE '^\S+ info  \[#1 [0-9.:]+\] \[pm\] sub_established token=[0-9a-f]{8} 192\.0\.2\.1:8080 -> 198\.51\.100\.1:[0-9]+' \
   "$work/server.err" || fail "mpserve did not log the joining subflow under its connection"
 echo "ok: mpserve logged the subflow joining, under its connection"
+# The connection's first events come before its session has read the token, its last after the
+# session has ended: those are named too.
+grep -qE '^\S+ info  \[#1 [0-9.:]+\] \[pm\] created token=' "$work/server.err" ||
+  fail "mpserve's created event is not named after its connection"
+grep -qE '^\S+ info  \[#1 [0-9.:]+\] \[pm\] closed token=' "$work/server.err" ||
+  fail "mpserve's closed event is not named after its connection"
+echo "ok: mpserve named the created and closed events after their connection"
 rows=$(grep -cE 'subflow [0-9]+ 192\.0\.2\.1:8080 -> 198\.51\.100\.1:[0-9]+ \+[0-9.]+ [KMG]?i?B .* rtt ' "$work/server.err" || true)
 (( rows >= 1 )) || fail "mpserve's progress lines never showed the second subflow"
 echo "ok: mpserve's progress lines show the second subflow ($rows lines)"
