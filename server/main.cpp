@@ -1,9 +1,8 @@
 // mpserve: a static file server over MPTCP, a drop-in for `python -m http.server`.
 #include "listener.hpp"
+#include "pm_event_log.hpp"
 
 #include "mp/logging.hpp"
-#include "mp/pm_event_filter.hpp"
-#include "mp/pm_events.hpp"
 #include "mp/resolve.hpp"
 
 #include <CLI/CLI.hpp>
@@ -179,21 +178,9 @@ int main(int argc, char** argv) {
   }
   std::fflush(stdout);
 
-  mp::pm_event_monitor events(io.get_executor());
-  mp::pm_event_filter own_events;  // the kernel reports every connection; log only ours
-  own_events.watch_listener_port(bound.port());
+  mpserve::pm_event_log events(io.get_executor(), server, bound.port());
   if (opened.mptcp) {
-    auto pm_error = events.start([&own_events, &server](const mp::pm_event& event) {
-      for (const auto& ours : own_events.offer(event)) {
-        std::string connection = server.connection_label(ours.token);
-        mp::log_event(spdlog::level::info, "pm_event",
-                      (connection.empty() ? "[pm] " : connection + " [pm] ") + mp::describe(ours),
-                      {{"type", std::string(mp::to_string(ours.type))},
-                       {"token", std::uint64_t{ours.token}},
-                       {"connection", connection}});
-      }
-    });
-    if (pm_error)
+    if (auto pm_error = events.start())
       spdlog::warn("path-manager events unavailable ({}); subflow joins and closes are not logged",
                    pm_error.message());
   }
