@@ -26,6 +26,8 @@ namespace {
 // How long a closing connection may still send us data we discard, so that the kernel does
 // not answer it with a reset that destroys the response we just sent (nginx's lingering close).
 constexpr auto linger_time = std::chrono::seconds(2);
+// The first read of a keep-alive request: most requests fit, and the parser reads on if not.
+constexpr std::size_t first_read_size = 4096;
 
 std::string_view header_value(const http::fields& fields, http::field name) {
   const auto it = fields.find(name);
@@ -79,7 +81,6 @@ std::string serialize_header(const http::response<http::empty_body>& response) {
 http_session::http_session(mp::mptcp::socket socket, server_state& server, std::uint64_t id)
     : stream_(std::move(socket)),
       server_(server),
-      idle_timer_(stream_.get_executor()),
       sender_(server.config.copy_buffer_size,
               std::chrono::duration_cast<std::chrono::milliseconds>(server.config.send_timeout)) {
   error_code ec;
@@ -143,22 +144,23 @@ void http_session::read_request() {
   idle_ = true;
   parser_.reset();  // nothing of the next request has been read
   if (requests_ > 0 && buffer_.size() == 0) {
-    // Between requests, wait until the client sends before reading: a read straight after the
-    // response almost always finds nothing and costs a system call per request.
-    const std::uint64_t generation = ++idle_generation_;
-    idle_timer_.expires_after(server_.config.keepalive_timeout);
-    idle_timer_.async_wait([self = shared_from_this(), generation](const error_code& ec) {
-      if (ec || generation != self->idle_generation_) return;  // the client spoke first
-      error_code ignored;
-      self->stream_.socket().cancel(ignored);  // ends the wait: idle for too long
-    });
-    stream_.socket().async_wait(mp::mptcp::socket::wait_read,
-                                [self = shared_from_this()](const error_code& ec) {
-                                  ++self->idle_generation_;
-                                  self->idle_timer_.cancel();
-                                  if (ec || self->closed_) return self->close();
-                                  self->start_read();
-                                });
+    // Between requests: the keep-alive timeout runs until the next request's first bytes, then
+    // the request has the header timeout. This is an ordinary read into the request buffer:
+    // Asio knows the last read drained the socket, so it waits for the kernel's readiness
+    // event without a system call (socket::async_wait would re-arm epoll, one epoll_ctl per
+    // request, and a second timer would cost a timerfd_settime: 8 instead of 6 system calls
+    // per 1 KiB keep-alive request, measured with strace -c).
+    stream_.expires_after(server_.config.keepalive_timeout);
+    const std::size_t room = std::min<std::size_t>(first_read_size, buffer_.max_size());
+    stream_.async_read_some(buffer_.prepare(room),
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec || self->closed_) {
+                                self->stream_.expires_never();
+                                return self->close();  // idle for too long, or the client left
+                              }
+                              self->start_read();
+                            });
     return;
   }
   start_read();

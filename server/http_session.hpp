@@ -69,8 +69,6 @@ private:
 
   boost::beast::basic_stream<mp::mptcp> stream_;
   server_state& server_;
-  boost::asio::steady_timer idle_timer_;  // keep-alive timeout while waiting for a request
-  std::uint64_t idle_generation_ = 0;     // a timer from an earlier wait must not act
   server_state::registration registration_;
   bool registered_ = false;
   std::string label_;   // "[#3 127.0.0.1:41234]"
