@@ -318,6 +318,7 @@ void downloader::start_body(body_action action, std::uint64_t offset) {
       whole.total = total;
       draw(name, whole);
     };
+    monitor_options.before_log = options_.end_progress;
   }
   monitor_ = mp::transfer_monitor::create(executor_, connection_.native_handle(), monitor_options,
                                           [this] { return bytes_written_; });

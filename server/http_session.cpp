@@ -305,6 +305,7 @@ void http_session::send(response_plan plan) {
     options.total_bytes = plan_.file_bytes;
     options.summary_min_bytes = 1 << 20;
     options.note = fmt::format("sent by {}", to_string(method));
+    options.mptcp_expected = server_.listener_is_mptcp;
     monitor_ = mp::transfer_monitor::create(stream_.get_executor(), stream_.socket().native_handle(),
                                             options, [this] { return sender_.file_bytes_sent(); });
     monitor_->start();

@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
   const auto bound = server_listener->local_endpoint();
   std::printf("Serving HTTP on %s port %u (http://%s:%u/) ...\n", bound.address().to_string().c_str(),
               bound.port(), url_host(bound.address()).c_str(), bound.port());
+  server.listener_is_mptcp = opened.mptcp;
   if (opened.mptcp) {
     std::printf("Listening socket is MPTCP\n");
   } else if (!opened.fallback_reason.empty()) {

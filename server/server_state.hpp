@@ -28,6 +28,9 @@ public:
   const server_config config;
   const unique_fd root;
   const std::unique_ptr<access_log> log;
+  // Set once before the workers start: the listening socket is MPTCP, so a plain TCP
+  // connection is one whose client did not offer MPTCP.
+  bool listener_is_mptcp = false;
 
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   std::size_t connections() const noexcept { return connections_.load(std::memory_order_acquire); }

@@ -15,7 +15,8 @@ progress_snapshot make_snapshot(progress_clock::time_point time, std::uint64_t t
             ? (sf.bytes_sent >= sf.bytes_retrans ? sf.bytes_sent - sf.bytes_retrans : 0)
             : sf.bytes_received,
         sf.rtt_us,
-        sf.cwnd});
+        sf.cwnd,
+        sf.total_retrans});
   }
   return snapshot;
 }

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace mp {
 
 std::shared_ptr<transfer_monitor> transfer_monitor::create(boost::asio::any_io_executor executor,
@@ -17,13 +19,16 @@ std::shared_ptr<transfer_monitor> transfer_monitor::create(boost::asio::any_io_e
 transfer_monitor::transfer_monitor(boost::asio::any_io_executor executor, int fd, options opts,
                                    byte_counter bytes_done)
     : timer_(std::move(executor)), fd_(fd), options_(std::move(opts)),
-      bytes_done_(std::move(bytes_done)) {}
+      bytes_done_(std::move(bytes_done)),
+      // Two quiet intervals, and at least a second: one late sample is not a stall.
+      stalls_(std::max<progress_clock::duration>(2 * options_.interval, std::chrono::seconds(1))) {}
 
 connection_stats transfer_monitor::sample(std::uint64_t& bytes_done) {
   std::error_code ec;
   connection_stats stats = query_connection(fd_, ec);
   bytes_done = bytes_done_();
   if (ec) return latest_;  // keep the last good view; the transfer itself reports the error
+  if (options_.mptcp_expected && !stats.mptcp) stats.fallback = true;
   latest_ = stats;
   return stats;
 }
@@ -32,7 +37,9 @@ void transfer_monitor::start() {
   running_ = true;
   std::uint64_t bytes = 0;
   auto stats = sample(bytes);
-  sampler_.add(make_snapshot(progress_clock::now(), bytes, stats, options_.direction));
+  const auto snapshot = make_snapshot(progress_clock::now(), bytes, stats, options_.direction);
+  sampler_.add(snapshot);
+  stalls_.add(snapshot);
   if (options_.interval.count() > 0) schedule();
 }
 
@@ -58,8 +65,12 @@ std::string connection_kind(const connection_stats& stats) {
 void transfer_monitor::sample_and_log() {
   std::uint64_t bytes = 0;
   auto stats = sample(bytes);
-  auto interval = sampler_.add(make_snapshot(progress_clock::now(), bytes, stats, options_.direction));
+  const auto snapshot = make_snapshot(progress_clock::now(), bytes, stats, options_.direction);
+  auto interval = sampler_.add(snapshot);
+  const auto changes = stalls_.add(snapshot);
   if (options_.reporter) {
+    if (!changes.empty() && options_.before_log) options_.before_log();
+    log_changes(changes);
     options_.reporter({bytes, options_.total_bytes, sampler_.elapsed_seconds(), &interval, &stats});
     return;
   }
@@ -105,6 +116,31 @@ void transfer_monitor::sample_and_log() {
                {"local", s.local.to_string()},
                {"remote", s.remote.to_string()},
                {"bytes", s.bytes}});
+  }
+  log_changes(changes);
+}
+
+void transfer_monitor::log_changes(const std::vector<subflow_change>& changes) {
+  for (const auto& change : changes) {
+    const auto& s = change.sample;
+    const bool stalled = change.what == subflow_change::kind::stalled;
+    std::string text =
+        stalled ? fmt::format("{}   subflow {} {} -> {} stalled: no data for {}", options_.label, s.id,
+                              s.local.to_string(), s.remote.to_string(),
+                              format_duration(change.seconds))
+                : fmt::format("{}   subflow {} {} -> {} carries data again after {} stalled",
+                              options_.label, s.id, s.local.to_string(), s.remote.to_string(),
+                              format_duration(change.seconds));
+    if (change.retransmits > 0)
+      text += fmt::format(" ({} segments retransmitted)", change.retransmits);
+    log_event(stalled ? spdlog::level::warn : spdlog::level::info,
+              stalled ? "subflow_stalled" : "subflow_resumed", text,
+              {{"label", options_.label},
+               {"id", std::uint64_t{s.id}},
+               {"local", s.local.to_string()},
+               {"remote", s.remote.to_string()},
+               {"seconds", change.seconds},
+               {"retransmits", std::uint64_t{change.retransmits}}});
   }
 }
 

@@ -26,6 +26,7 @@ struct subflow_sample {
   std::uint64_t bytes = 0;  // cumulative for this subflow
   std::uint32_t rtt_us = 0;
   std::uint32_t cwnd = 0;
+  std::uint32_t retransmits = 0;  // segments retransmitted so far (a sender's sign of loss)
 };
 
 struct progress_snapshot {

@@ -4,6 +4,7 @@
 // Measuring lives in progress_sampler; this class only schedules, samples and words the logs.
 
 #include "mp/progress_sampler.hpp"
+#include "mp/stall_tracker.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -44,8 +45,13 @@ public:
     // summary is logged only if the transfer lasted an interval or carried this much.
     std::uint64_t summary_min_bytes = 0;
     std::string note;  // appended to the summary, e.g. "sent by copy"
+    // The socket was meant to be MPTCP (an MPTCP listener accepted it, or MPTCP was asked for):
+    // plain TCP then means MPTCP fell back, although the kernel hands the server a TCP socket.
+    bool mptcp_expected = false;
     // When set, each interval goes here instead of into the log (a terminal progress bar).
     std::function<void(const progress_report&)> reporter;
+    // Called before a line is logged while a reporter draws (to move the drawing out of the way).
+    std::function<void()> before_log;
   };
   using byte_counter = std::function<std::uint64_t()>;
 
@@ -63,6 +69,7 @@ private:
                    byte_counter bytes_done);
   void schedule();
   void sample_and_log();
+  void log_changes(const std::vector<subflow_change>& changes);
   connection_stats sample(std::uint64_t& bytes_done);
 
   boost::asio::steady_timer timer_;
@@ -70,6 +77,7 @@ private:
   options options_;
   byte_counter bytes_done_;
   progress_sampler sampler_;
+  stall_tracker stalls_;
   connection_stats latest_;
   bool running_ = false;
 };
