@@ -310,7 +310,8 @@ void http_session::send(response_plan plan) {
                                             options, [this] { return sender_.file_bytes_sent(); });
     monitor_->start();
   }
-  if (plan_.file_bytes > 0)
+  // (Checked first: the arguments would be formatted on every request even when not logged.)
+  if (plan_.file_bytes > 0 && spdlog::should_log(spdlog::level::debug))
     spdlog::debug("{} sending {} by {} over {}", label_, mp::format_bytes(plan_.file_bytes),
                   to_string(method), mptcp_ ? "MPTCP" : "TCP");
   sender_.start(stream_.socket(), std::move(pieces), plan_.file.fd.get(), method, shared_from_this(),
