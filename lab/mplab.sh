@@ -230,22 +230,24 @@ cmd_cut() {
     run_hook "$ns_cli" down "$dev" "$cli_addr"
   else
     # At the device, ARP included: the link stays up and says nothing, like Wi-Fi out of range.
-    local t
+    # Each side drops what it would send on the path, so nothing crosses in either direction
+    # and the receiving interfaces' counters show only what was really delivered.
+    local t ns
     t=$(nft_table "$p")
-    if ! ip netns exec "$ns_cli" nft -f - 2>/dev/null <<EOF
+    for ns in "$ns_cli" "$ns_srv"; do
+      if ! ip netns exec "$ns" nft -f - 2>/dev/null <<EOF
 table netdev $t {
-  chain in { type filter hook ingress device "$dev" priority 0; policy drop; }
   chain out { type filter hook egress device "$dev" priority 0; policy drop; }
 }
 EOF
-    then  # kernels before 5.16 have no egress hook: drop at IP level instead
-      ip netns exec "$ns_cli" nft -f - <<EOF
+      then  # kernels before 5.16 have no egress hook: drop at IP level instead
+        ip netns exec "$ns" nft -f - <<EOF
 table inet $t {
-  chain in { type filter hook input priority 0; iifname "$dev" drop; }
   chain out { type filter hook output priority 0; oifname "$dev" drop; }
 }
 EOF
-    fi
+      fi
+    done
   fi
   echo "$mode" > "$state/cut-${p^^}"
   echo "path ${p^^} cut ($mode) at $(date +%T.%3N)"
@@ -264,10 +266,12 @@ cmd_restore() {
     [[ $p == [aA] ]] && ip -n "$ns_cli" route replace default via 192.0.2.1 dev path-a
     run_hook "$ns_cli" up "$dev" "$cli_addr" "$srv_addr"
   else
-    local t family
+    local t family ns
     t=$(nft_table "$p")
-    for family in netdev inet; do
-      ip netns exec "$ns_cli" nft delete table "$family" "$t" 2>/dev/null || true
+    for ns in "$ns_cli" "$ns_srv"; do
+      for family in netdev inet; do
+        ip netns exec "$ns" nft delete table "$family" "$t" 2>/dev/null || true
+      done
     done
   fi
   rm -f "$state/cut-${p^^}"
