@@ -6,6 +6,7 @@
 # - the if-up hook gave each client interface its table, rule and default route;
 # - a 64 MiB download over the lab shaped to 200 Mbit/s uses both paths, survives path A being
 #   blackholed mid-transfer (restored 3 s later unless done sooner) and arrives byte-exact;
+# - the post-down hooks and `mptcp-setup --remove` undo everything the host scripts configured;
 # - `down` leaves no namespace and no state behind.
 # Everything in the lab goes through mplab.sh's commands.
 #
@@ -39,6 +40,8 @@ expect_refusal "at most 8" client --limits 9 --dry-run
 expect_refusal "needs a number" client --limits two
 expect_refusal "unknown option '--fullmesh'" client --fullmesh 198.51.100.2
 expect_refusal "address given twice" client 198.51.100.2 --subflow 198.51.100.2
+expect_refusal "--remove needs the addresses" client --remove --dry-run
+expect_refusal "--remove leaves the limits alone" server --remove 198.51.100.1 --limits 4 --dry-run
 grep -q '^usage: mptcp-setup server|client' <<< "$("$SETUP" --help)" || fail "mptcp-setup --help shows no usage"
 
 # --- the lab ---
@@ -169,6 +172,30 @@ lab restore A > /dev/null
 grep -q 'from 192\.0\.2\.2 lookup' <<< "$(lab exec cli ip -4 rule show)" || fail "restore did not bring the rule back"
 grep -q '^default via 192\.0\.2\.1 dev path-a' <<< "$(lab exec cli ip -4 route show)" || fail "restore did not bring the default route back"
 echo "ok: cut A --mode down removed path A's rule (post-down hook), restore A put it back (if-up hook)"
+
+# Removing what the host scripts configured (ifdown's post-down hook for each interface,
+# mptcp-setup --remove) leaves no rule, no table and no endpoint behind.
+post_down() {  # SIDE DEV ADDR
+  lab exec "$1" env IFACE="$2" ADDRFAM=inet METHOD=static MODE=stop PHASE=post-down \
+    IF_ADDRESS="$3/24" sh "$repo/host/if-post-down.d/mptcp"
+}
+post_down cli path-a 192.0.2.2
+post_down cli path-b 198.51.100.2
+post_down srv path-a 192.0.2.1
+post_down srv path-b 198.51.100.1
+lab exec cli "$SETUP" client --remove 198.51.100.2 > /dev/null || fail "mptcp-setup client --remove failed"
+lab exec srv "$SETUP" server --remove 198.51.100.1 > /dev/null || fail "mptcp-setup server --remove failed"
+[[ -z $(lab exec cli "$SETUP" client --remove 198.51.100.2 --dry-run) ]] ||
+  fail "mptcp-setup --remove --dry-run plans something after the removal"
+for side in cli srv; do
+  rules=$(lab exec "$side" ip -4 rule show | awk '{ $1 = ""; print }' | sed 's/^ *//')
+  [[ $rules == $'from all lookup local\nfrom all lookup main\nfrom all lookup default' ]] ||
+    fail "rules left in $side: $rules"
+  tables=$(lab exec "$side" ip -4 route show table all | grep -oE ' table [0-9a-z]+' | sort -u | grep -v ' table local$' || true)
+  [[ -z $tables ]] || fail "routing tables left in $side:$tables"
+  [[ -z $(lab exec "$side" ip mptcp endpoint show) ]] || fail "MPTCP endpoints left in $side"
+done
+echo "ok: the post-down hooks and mptcp-setup --remove left no rule, table or endpoint behind"
 
 lab down > /dev/null || fail "mplab.sh down failed"
 if grep -qE "^mpl-(cli|srv)-$lab_id( |$)" <<< "$(ip netns list)"; then
