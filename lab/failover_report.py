@@ -81,11 +81,18 @@ def window_rates(times, counts):
     return out
 
 
-def first_at_least(rates, since, threshold, until=None):
-    for t, values in rates:
-        if t < since or (until is not None and t > until):
-            continue
-        if sum(values) >= threshold:
+HOLD = 0.5  # seconds a recovered throughput must last: a stall can follow a good first moment
+
+
+def first_sustained(rates, since, threshold, until):
+    """Seconds from `since` until the throughput reaches `threshold` and stays there for HOLD
+    (every window starting within it); None if that does not happen before `until`."""
+    points = [(t, sum(v)) for t, v in rates if since <= t]
+    for i, (t, _) in enumerate(points):
+        if t + HOLD > until:
+            return None
+        held = [r for u, r in points[i:] if u <= t + HOLD]
+        if all(r >= threshold for r in held):
             return t - since
     return None
 
@@ -268,26 +275,28 @@ def main():
     if cut is not None:
         cut_end = restore if restore is not None and restore < end else end
         survivors = [c for c, n in enumerate(names) if n != args.cut_path.upper()]
-        survive_rate = args.rate * len(survivors)
-        if survive_rate <= 0:  # measured: the surviving paths over the second half of the cut
-            b, s = 0, 0.0
-            for c in survivors:
-                bc, s = bytes_between(times, counts, (cut + cut_end) / 2, cut_end, c)
-                b += bc
-            survive_rate = b * 8 / s if s > 0 else 0
-        back = first_at_least(rates, cut, 0.9 * survive_rate, cut_end)
+        # The surviving paths' own rate, over the second half of the cut (the shaped rate less
+        # the headers it counts), unless the cut was too short to show one.
+        b, span = 0, 0.0
+        for c in survivors:
+            bc, span = bytes_between(times, counts, (cut + cut_end) / 2, cut_end, c)
+            b += bc
+        survive_rate = b * 8 / span if span > 0 else 0
+        if args.rate > 0 and not 0.5 * args.rate * len(survivors) <= survive_rate:
+            survive_rate = args.rate * len(survivors)
+        back = first_sustained(rates, cut, 0.9 * survive_rate, cut_end)
         silence = longest_silence(times, counts, cut, cut_end, 0.1 * survive_rate)
         summary["cut_recovery_s"] = "none" if back is None else f"{back:.2f}"
         summary["cut_silence_s"] = f"{silence:.2f}"
-        lines.append(f"cut of path {args.cut_path}: throughput back to 90% of the surviving path "
-                     f"({mbit(0.9 * survive_rate)}) after " +
+        lines.append(f"cut of path {args.cut_path}: throughput back to 90% of the surviving "
+                     f"path's {mbit(survive_rate)} (for at least {HOLD} s) after " +
                      ("-- (not during the cut)" if back is None else f"{back:.2f} s") +
                      f"; longest time below 10% of it {silence:.2f} s")
         if restore is not None and restore < end:
-            back = first_at_least(rates, restore, 0.9 * steady, end)
+            back = first_sustained(rates, restore, 0.9 * steady, end)
             summary["restore_recovery_s"] = "none" if back is None else f"{back:.2f}"
-            lines.append(f"restore of path {args.cut_path}: throughput back to 90% of the aggregate "
-                         f"({mbit(0.9 * steady)}) after " +
+            lines.append(f"restore of path {args.cut_path}: throughput back to 90% of the "
+                         f"aggregate's {mbit(steady)} (for at least {HOLD} s) after " +
                          ("-- (not before the transfer ended)" if back is None else f"{back:.2f} s"))
     total = sum(counts[-1])
     per = ", ".join(f"path {n} {counts[-1][c] / 2**20:.1f} MiB ({counts[-1][c] / total:.0%})"
