@@ -47,8 +47,9 @@ wait_listening() {
   listening "$1"
 }
 
-# nginx_conf WORKERS SENDFILE TCP_NOPUSH EXTRA PORT [WORKER_CONNECTIONS]: writes $work/nginx.conf
-# serving $work/www on 127.0.0.1:PORT, its temp files under $work/tmp
+# nginx_conf WORKERS SENDFILE TCP_NOPUSH EXTRA PORT [WORKER_CONNECTIONS] [ADDRESS]: writes
+# $work/nginx.conf serving $work/www on ADDRESS:PORT (127.0.0.1; "*" for every address), its
+# temp files under $work/tmp
 nginx_conf() {
   cat > "$work/nginx.conf" <<EOF
 daemon off;
@@ -69,7 +70,7 @@ http {
   tcp_nopush $3;
   tcp_nodelay on;
   $4
-  server { listen 127.0.0.1:$5; root $work/www; }
+  server { listen $([[ ${7:-127.0.0.1} == "*" ]] && echo "$5" || echo "${7:-127.0.0.1}:$5"); root $work/www; }
 }
 EOF
 }

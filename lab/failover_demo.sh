@@ -24,6 +24,8 @@ cut_at=${DEMO_CUT_AT:-8}
 cut_for=${DEMO_CUT_FOR:-8}
 cut_mode=${DEMO_CUT_MODE:-blackhole}
 interval=${DEMO_INTERVAL:-2}
+# The interpreter itself, not a wrapper such as a pyenv shim: the sampler is ended by its PID.
+python=$(python3 -c 'import sys; print(sys.executable)')
 cache=${DEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mpserve-demo}
 
 if ! "$lab" check >/dev/null 2>&1; then
@@ -69,13 +71,15 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 sed 's/^/server: /' "$work/server.out"
-"$lab" --id "$id" exec cli python3 "$here/path_sampler.py" "$work/paths.txt" path-a path-b &
+"$lab" --id "$id" exec cli "$python" "$here/path_sampler.py" "$work/paths.txt" path-a path-b &
 sampler_pid=$!
 
 echo "demo: downloading http://192.0.2.1:8000/ubuntu.iso; path A is cut at ${cut_at}s for ${cut_for}s ($cut_mode)"
 start=$(now)
+# Through a process substitution rather than a pipe: $! is then mpfetch itself (mplab.sh exec
+# keeps the PID), so the demo waits for mpfetch's own exit status.
 "$lab" --id "$id" exec cli "$mpfetch" --progress dot --progress-interval "$interval" \
-  http://192.0.2.1:8000/ubuntu.iso -O "$work/ubuntu.iso" 2>&1 | sed -u 's/^/client: /' &
+  http://192.0.2.1:8000/ubuntu.iso -O "$work/ubuntu.iso" > >(sed -u 's/^/client: /') 2>&1 &
 client_pid=$!
 
 cut= restored=
@@ -108,7 +112,7 @@ echo "SHA-256 downloaded: $actual"
 [[ $actual == "$expected" ]] || { echo "demo: FAILED, the copy differs"; exit 1; }
 echo "SHA-256 verified: the copy is whole"
 chart=$cache/failover-chart.svg
-python3 "$here/failover_report.py" "$work/paths.txt" --start "$start" --end "$end" \
+"$python" "$here/failover_report.py" "$work/paths.txt" --start "$start" --end "$end" \
   ${cut:+--cut "$cut"} ${restored:+--restore "$restored"} --rate "$rate" \
   --title "mpfetch from mpserve, 2 x $rate, path A cut ($cut_mode) for ${cut_for} s" --svg "$chart"
 echo "what mpserve logged about the paths:"

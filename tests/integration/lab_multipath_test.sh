@@ -26,8 +26,12 @@ if ! reason=$("$LAB" check 2>&1); then
   exit 77
 fi
 rate=100mbit rate_bits=100000000
+# The interpreter itself, not a wrapper such as a pyenv shim: the sampler is ended by its PID.
+python=$(python3 -c 'import sys; print(sys.executable)')
 lab_id=mp$$
 lab() { "$LAB" --id "$lab_id" "$@"; }
+# What runs in the background is started by the script itself with `"$LAB" ... &`: a function
+# run with & is a subshell, and its PID would not be the program's (mplab.sh exec keeps it).
 make_workdir mp-lab-multipath
 sampler_pid= fetch_pid= server2_pid=
 cleanup_lab() {
@@ -51,13 +55,13 @@ head -c $((24 << 20)) "$work/root/big.bin" > "$work/root/small.bin"
 head -c $((64 << 20)) "$work/root/big.bin" > "$work/root/medium.bin"
 one_path_bps=0
 
-lab exec srv "$MPSERVE" --bind 192.0.2.1 --port 8080 -d "$work/root" --progress-interval 0.5 \
+"$LAB" --id "$lab_id" exec srv "$MPSERVE" --bind 192.0.2.1 --port 8080 -d "$work/root" --progress-interval 0.5 \
   > "$work/server.out" 2> "$work/server.err" &
 server_pid=$!
 wait_for_port "$server_pid"
 
 start_sampler() {  # NAME: samples both paths into $work/NAME.paths until stop_sampler
-  lab exec cli python3 "$repo/lab/path_sampler.py" "$work/$1.paths" path-a path-b --max-seconds 120 &
+  "$LAB" --id "$lab_id" exec cli "$python" "$repo/lab/path_sampler.py" "$work/$1.paths" path-a path-b --max-seconds 120 &
   sampler_pid=$!
   sleep 0.2
 }
@@ -71,7 +75,7 @@ stop_sampler() {
 report() {
   local name=$1 start=$2 end=$3
   shift 3
-  python3 "$repo/lab/failover_report.py" "$work/$name.paths" --start "$start" --end "$end" \
+  "$python" "$repo/lab/failover_report.py" "$work/$name.paths" --start "$start" --end "$end" \
     --rate "$rate" --summary "$work/$name.summary" "$@" | sed 's/^/info: /'
   local key value
   while IFS='=' read -r key value; do
@@ -79,11 +83,20 @@ report() {
   done < "$work/$name.summary"
 }
 at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
-fetch() {  # NAME URL [MPFETCH ARGS]: downloads into $work/NAME.copy, log in $work/NAME.err
+fetch_args() {  # NAME URL [MPFETCH ARGS]: the client's command line, into fetch_cmd
   local name=$1 url=$2
   shift 2
-  lab exec cli timeout 100 "$MPFETCH" "$url" -O "$work/$name.copy" --progress dot \
-    --progress-interval 0.5 "$@" 2> "$work/$name.err"
+  fetch_cmd=("$LAB" --id "$lab_id" exec cli timeout 100 "$MPFETCH" "$url" -O "$work/$name.copy"
+             --progress dot --progress-interval 0.5 "$@")
+}
+fetch() {  # NAME URL [MPFETCH ARGS]: downloads into $work/NAME.copy, log in $work/NAME.err
+  fetch_args "$@"
+  "${fetch_cmd[@]}" 2> "$work/$1.err"
+}
+start_fetch() {  # as fetch, in the background: fetch_pid
+  fetch_args "$@"
+  "${fetch_cmd[@]}" 2> "$work/$1.err" &
+  fetch_pid=$!
 }
 
 # measured_fetch NAME FILE PORT [MPFETCH ARGS]: downloads FILE with the paths sampled, checks
@@ -106,7 +119,7 @@ measured_fetch() {
 # What one path delivers to a plain TCP download is also the yardstick for aggregation: the
 # interfaces count each TCP segment's payload and one set of headers per offloaded burst, while
 # the shaping also counts every segment's headers, so a path delivers ~0.96 R by this count.
-lab exec srv "$MPSERVE" --bind 192.0.2.1 --port 8081 -d "$work/root" --mptcp off \
+"$LAB" --id "$lab_id" exec srv "$MPSERVE" --bind 192.0.2.1 --port 8081 -d "$work/root" --mptcp off \
   > "$work/server2.out" 2> "$work/server2.err" &
 server2_pid=$!
 for _ in $(seq 100); do
@@ -154,8 +167,7 @@ echo "ok: 160 MiB at $((r_steady_bps / 1000000)) Mbit/s over 2 x $rate (>= 1.8 x
 server_lines_before=$(wc -l < "$work/server.err")
 start_sampler failover
 t0=$(now)
-fetch failover http://192.0.2.1:8080/big.bin &
-fetch_pid=$!
+start_fetch failover http://192.0.2.1:8080/big.bin
 sleep 2
 kill -0 "$fetch_pid" 2>/dev/null || fail "mpfetch ended before path A could be cut"
 cut=$(now)
@@ -194,8 +206,7 @@ rm -f "$work/failover.copy"
 # --- total outage: both paths blackholed for 5 s, longer than the 2 s read timeout ---
 start_sampler outage
 t0=$(now)
-fetch outage http://192.0.2.1:8080/medium.bin --read-timeout 2 --connect-timeout 1 --waitretry 1 -t 0 &
-fetch_pid=$!
+start_fetch outage http://192.0.2.1:8080/medium.bin --read-timeout 2 --connect-timeout 1 --waitretry 1 -t 0
 sleep 1
 kill -0 "$fetch_pid" 2>/dev/null || fail "mpfetch ended before the paths could be cut"
 lab cut A > /dev/null

@@ -94,12 +94,14 @@ expect_plan srv "ip mptcp endpoint add 192.0.2.1 dev path-a signal" server 198.5
 # --- a download that loses path A for 3 s ---
 mkdir "$work/root"
 head -c $((64 << 20)) /dev/urandom > "$work/root/file.bin"
-lab exec srv nice "$MPSERVE" --bind 192.0.2.1 --port 8080 -d "$work/root" --progress-interval 0.25 \
+# Started by the script itself, not through the lab() function: a function run with & is a
+# subshell, and its PID would not be the program's.
+"$LAB" --id "$lab_id" exec srv nice "$MPSERVE" --bind 192.0.2.1 --port 8080 -d "$work/root" --progress-interval 0.25 \
   > "$work/server.out" 2> "$work/server.err" &
 server_pid=$!
 wait_for_port "$server_pid"
 
-lab exec cli nice timeout 50 "$MPFETCH" "http://192.0.2.1:8080/file.bin" -O "$work/copy.bin" \
+"$LAB" --id "$lab_id" exec cli nice timeout 50 "$MPFETCH" "http://192.0.2.1:8080/file.bin" -O "$work/copy.bin" \
   --progress dot --progress-interval 0.25 2> "$work/fetch.err" &
 fetch_pid=$!
 for _ in $(seq 500); do  # until 8 MiB arrived (at most 10 s)
