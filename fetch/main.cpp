@@ -141,6 +141,8 @@ int main(int argc, char** argv) {
   options.read_timeout = seconds_to_ms(read_timeout);
   options.tls.verify = !no_check_certificate;
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  // As in wget, -q silences everything but errors, the headers of -S included.
+  if (quiet) options.print_headers = false;
   if (quiet || progress_text == "none")
     options.progress = mpfetch::progress_style::none;
   else if (progress_text == "dot" || (progress_text.empty() && !terminal))

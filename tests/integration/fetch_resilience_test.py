@@ -225,6 +225,19 @@ class DownloadsTest(FetchTest):
         self.assertTrue(stat.S_ISCHR(os.stat(device).st_mode), "the device was replaced by a file")
         self.assertFalse(os.path.exists(device + ".part"))
 
+    def test_server_response_prints_the_headers_unless_quiet(self):
+        server, port = start_mpserve(self.root)
+        self.cleanups.append(server.stop)
+        url = "http://127.0.0.1:%d/small.txt" % port
+        result = fetch(url, "-S", "-O", self.output("headers"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("\nHTTP/1.1 200 OK\n", result.stderr)  # (text mode turns CRLF into LF)
+        self.assertIn("\nContent-Length: 6\n", result.stderr)
+        # As in wget, -q silences -S too: nothing at all on a success.
+        result = fetch(url, "-q", "-S", "-O", self.output("quiet"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, "")
+
     def test_404_is_exit_8_and_leaves_no_file(self):
         server, port = start_mpserve(self.root)
         self.cleanups.append(server.stop)
