@@ -7,10 +7,13 @@
 # iproute2 (nstat, ss), coreutils sync, python3.
 #
 #   bench/compare_clients.sh [--quick] [--size 1G] [--runs 5] [--pin split,none] [--port 18500]
-#                            [--mpfetch build/bin/mpfetch] [--strace]
+#                            [--mpfetch build/bin/mpfetch] [--strace] [--variants LIST]
 # --quick: 256M file, 3 runs.
 # --pin: placements, comma-separated. split = nginx on CPU 0, client on CPU 1; none = no taskset.
 # --strace: afterwards, one more download per client under `strace -f -c` (counts syscalls; not timed).
+# --variants: comma-separated subset of mpfetch-file,mpfetch-stdout,curl-file,wget-file,
+#   mpfetch-null,curl-null,wget-null (default all); e.g. more runs of mpfetch and curl without
+#   wget, whose kernel stalls under mptcpize can take minutes per download.
 # Into a file, mpfetch writes NAME.part, fsyncs and renames; curl and wget do neither. So every
 # file trial runs `sync FILE` (an fsync of that file) right after the client and times it apart:
 # tables show each client alone and "+ sync". `mpfetch -O - > FILE` (stdout, no fsync, no rename)
@@ -25,7 +28,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . bench/lib.sh
 
-size=1G runs=5 pins=split,none base_port=18500 mpfetch=build/bin/mpfetch do_strace=0
+size=1G runs=5 pins=split,none base_port=18500 mpfetch=build/bin/mpfetch do_strace=0 variants_arg=""
 while (($#)); do
   case $1 in
     --quick) size=256M runs=3; shift ;;
@@ -35,7 +38,8 @@ while (($#)); do
     --port) base_port=$2; shift 2 ;;
     --mpfetch) mpfetch=$2; shift 2 ;;
     --strace) do_strace=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --variants) variants_arg=$2; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 1 ;;
   esac
 done
@@ -101,6 +105,13 @@ label_of() {
   esac
 }
 variants=(mpfetch-file mpfetch-stdout curl-file wget-file mpfetch-null curl-null wget-null)
+if [[ -n $variants_arg ]]; then
+  IFS=, read -ra chosen <<< "$variants_arg"
+  for v in "${chosen[@]}"; do
+    [[ " ${variants[*]} " == *" $v "* ]] || { echo "unknown variant: $v" >&2; exit 1; }
+  done
+  variants=("${chosen[@]}")
+fi
 
 # --- one trial --------------------------------------------------------------------------------
 trial() {  # $1=pin mode $2=rep $3=variant; appends one row, sets trial_busy
@@ -179,7 +190,8 @@ echo; echo "load after: $(uptime)"
 if ((do_strace)); then
   start_server ""
   echo; echo "strace -f -c, one download each (unpinned; strace slows the client, so times mean nothing):"
-  for v in mpfetch-file curl-file wget-file mpfetch-null curl-null wget-null; do
+  for v in "${variants[@]}"; do
+    [[ $v == mpfetch-stdout ]] && continue  # the same client as mpfetch-file
     rm -f -- "$out" "$out.part"
     client_cmd "$v"
     strace -f -c -o "$work/strace.txt" "${cmd[@]}" > "$stdout_to" 2> /dev/null
