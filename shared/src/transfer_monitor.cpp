@@ -20,8 +20,9 @@ transfer_monitor::transfer_monitor(boost::asio::any_io_executor executor, int fd
                                    byte_counter bytes_done)
     : timer_(std::move(executor)), fd_(fd), options_(std::move(opts)),
       bytes_done_(std::move(bytes_done)),
-      // Two quiet intervals, and at least a second: one late sample is not a stall.
-      stalls_(std::max<progress_clock::duration>(2 * options_.interval, std::chrono::seconds(1))) {}
+      // A whole interval without data, and at least a second (a few samples): a path that
+      // merely paused between two samples is not a stall.
+      stalls_(std::max<progress_clock::duration>(options_.interval, std::chrono::seconds(1))) {}
 
 connection_stats transfer_monitor::sample(std::uint64_t& bytes_done) {
   std::error_code ec;
