@@ -16,7 +16,8 @@
 # --sysctl sets a sysctl in both lab namespaces before the runs (e.g. net.mptcp.stale_loss_cnt=2),
 # to compare what the kernel's knobs change. --pairs picks server + client pairs, to tell which
 # side makes a difference: mp (mpserve + mpfetch), nginx (nginx + curl), mp-curl (mpserve +
-# curl), nginx-mpfetch (nginx + mpfetch), mp-sendfile (mpserve --body-method sendfile + mpfetch).
+# curl), nginx-mpfetch (nginx + mpfetch), mp-sendfile (mpserve --body-method sendfile + mpfetch),
+# nginx-nocork (nginx with tcp_nopush off + curl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -42,7 +43,7 @@ done
 [[ $mode == blackhole || $mode == down ]] || { echo "--mode must be blackhole or down" >&2; exit 1; }
 IFS=, read -ra pairs <<< "$pairs_arg"
 for pair in "${pairs[@]}"; do
-  case $pair in mp|nginx|mp-curl|nginx-mpfetch|mp-sendfile) ;; *) echo "unknown pair: $pair" >&2; exit 1 ;; esac
+  case $pair in mp|nginx|mp-curl|nginx-mpfetch|mp-sendfile|nginx-nocork) ;; *) echo "unknown pair: $pair" >&2; exit 1 ;; esac
 done
 mpserve=$(realpath build/bin/mpserve) mpfetch=$(realpath build/bin/mpfetch)
 need_tools "$mpserve" "$mpfetch" nginx mptcpize curl python3 nft
@@ -52,10 +53,10 @@ lab=$PWD/lab/mplab.sh sampler=$PWD/lab/path_sampler.py reporter=$PWD/lab/failove
 
 make_work_dir compare_lab
 lab_id=bench$$
-sampler_pid="" client_pid="" nginx_pid="" srv2_pid=""
+sampler_pid="" client_pid="" nginx_pid="" nginx2_pid="" srv2_pid=""
 stop_all() {
   local pid
-  for pid in $client_pid $sampler_pid $nginx_pid $srv2_pid; do
+  for pid in $client_pid $sampler_pid $nginx_pid $nginx2_pid $srv2_pid; do
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
@@ -84,12 +85,17 @@ srv_pid=$!
 "$lab" --id "$lab_id" exec srv "$mpserve" --port 8002 -d "$work/www" --progress-interval 0 --access-log off \
   --body-method sendfile > "$work/mpserve-sendfile.out" 2>&1 &
 srv2_pid=$!
+# The same nginx without TCP_CORK (tcp_nopush off) on 8003, to tell what the cork changes.
+nginx_conf 1 on off "" 8003 1024 "*"
+sed "s|$work/nginx.pid|$work/nginx-nocork.pid|" "$work/nginx.conf" > "$work/nginx-nocork.conf"
 nginx_conf 1 on on "" 8001 1024 "*"
 "$lab" --id "$lab_id" exec srv mptcpize run nginx -c "$work/nginx.conf" > "$work/nginx.log" 2>&1 &
 nginx_pid=$!
+"$lab" --id "$lab_id" exec srv mptcpize run nginx -c "$work/nginx-nocork.conf" > "$work/nginx-nocork.log" 2>&1 &
+nginx2_pid=$!
 for _ in $(seq 100); do
   lab exec srv ss -Hltn 'sport = :8000' | grep -q . && lab exec srv ss -Hltn 'sport = :8002' | grep -q . &&
-    lab exec srv ss -HMltn 'sport = :8001' | grep -q . && break
+    lab exec srv ss -HMltn 'sport = :8001' | grep -q . && lab exec srv ss -HMltn 'sport = :8003' | grep -q . && break
   sleep 0.1
 done
 lab exec srv ss -HMltn 'sport = :8001' | grep -q . || { echo "nginx under mptcpize is not listening on MPTCP" >&2; exit 1; }
@@ -154,6 +160,7 @@ client_cmd() {  # PAIR: the client's command line (words split on purpose by the
     nginx) echo "$curl http://192.0.2.1:8001/file.bin" ;;
     mp-curl) echo "$curl http://192.0.2.1:8000/file.bin" ;;
     nginx-mpfetch) echo "$fetch http://192.0.2.1:8001/file.bin" ;;
+    nginx-nocork) echo "$curl http://192.0.2.1:8003/file.bin" ;;
     mp-sendfile) echo "$fetch http://192.0.2.1:8002/file.bin" ;;
   esac
 }
@@ -180,7 +187,8 @@ echo "| pair | aggregation (aggregate / sum of path rates) | cut: back to 90 % o
 echo "|---|---:|---:|---:|---:|---:|"
 for pair in "${pairs[@]}"; do
   eff=$(for ((r = 1; r <= runs; r++)); do echo "scale=4; $(get "$pair-agg-$r" steady_bps) / $sum" | bc; done | median)
-  cutr=$(for ((r = 1; r <= runs; r++)); do get "$pair-cut-$r" cut_recovery_s; done | grep -v none | median)
+  # "none": not back before the restore; counted as the whole cut
+  cutr=$(for ((r = 1; r <= runs; r++)); do get "$pair-cut-$r" cut_recovery_s; done | sed "s/^none$/$cut_for/" | median)
   sil=$(for ((r = 1; r <= runs; r++)); do get "$pair-cut-$r" cut_silence_s; done | median)
   res=$(for ((r = 1; r <= runs; r++)); do get "$pair-cut-$r" restore_recovery_s; done | grep -v none | median)
   intact=$(for ((r = 1; r <= runs; r++)); do get "$pair-agg-$r" intact; get "$pair-cut-$r" intact; done | grep -c yes || true)
@@ -190,6 +198,7 @@ for pair in "${pairs[@]}"; do
     mp-curl) name="mpserve + curl (mptcpize)" ;;
     nginx-mpfetch) name="nginx (mptcpize) + mpfetch" ;;
     mp-sendfile) name="mpserve --body-method sendfile + mpfetch" ;;
+    nginx-nocork) name="nginx tcp_nopush off + curl" ;;
   esac
   printf '| %s | %.3f | %s s | %s s | %s s | %d/%d |\n' "$name" "$eff" "$cutr" "$sil" "$res" "$intact" $((2 * runs))
 done
