@@ -21,7 +21,7 @@ progress_snapshot make_snapshot(progress_clock::time_point time, std::uint64_t t
   return snapshot;
 }
 
-progress_sampler::key progress_sampler::key_of(const subflow_sample& sample) {
+subflow_key key_of(const subflow_sample& sample) {
   return {sample.id, sample.local.to_string(), sample.remote.to_string()};
 }
 

@@ -4,9 +4,9 @@ namespace mp {
 
 std::vector<subflow_change> stall_tracker::add(const progress_snapshot& snapshot) {
   std::vector<subflow_change> changes;
-  std::map<key, tracked> present;
+  std::map<subflow_key, tracked> present;
   for (const auto& sample : snapshot.subflows) {
-    key k{sample.id, sample.local.to_string(), sample.remote.to_string()};
+    subflow_key k = key_of(sample);
     auto it = subflows_.find(k);
     if (it == subflows_.end()) {  // new: its clock starts now
       // A counter already above zero (a kept-alive connection's earlier transfers) has carried.

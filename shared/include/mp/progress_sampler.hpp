@@ -29,6 +29,11 @@ struct subflow_sample {
   std::uint32_t retransmits = 0;  // segments retransmitted so far (a sender's sign of loss)
 };
 
+// What identifies one subflow across snapshots: its id and both addresses (a restored path may
+// come back with the same id).
+using subflow_key = std::tuple<std::uint32_t, std::string, std::string>;
+subflow_key key_of(const subflow_sample& sample);
+
 struct progress_snapshot {
   progress_clock::time_point time;
   std::uint64_t transfer_bytes = 0;  // the application's own count of body bytes done
@@ -70,8 +75,7 @@ public:
   std::uint64_t transfer_bytes() const { return latest_transfer_bytes_; }
 
 private:
-  using key = std::tuple<std::uint32_t, std::string, std::string>;
-  static key key_of(const subflow_sample& sample);
+  using key = subflow_key;
 
   struct tracked {
     subflow_sample last;

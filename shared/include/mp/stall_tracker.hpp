@@ -8,8 +8,6 @@
 
 #include <chrono>
 #include <map>
-#include <string>
-#include <tuple>
 #include <vector>
 
 namespace mp {
@@ -34,7 +32,6 @@ public:
   std::vector<subflow_change> add(const progress_snapshot& snapshot);
 
 private:
-  using key = std::tuple<std::uint32_t, std::string, std::string>;
   struct tracked {
     std::uint64_t bytes = 0;
     progress_clock::time_point last_moved;
@@ -43,7 +40,7 @@ private:
     bool stalled = false;
   };
   progress_clock::duration stall_after_;
-  std::map<key, tracked> subflows_;
+  std::map<subflow_key, tracked> subflows_;
 };
 
 }  // namespace mp
