@@ -1,7 +1,5 @@
 #include "pm_event_labeler.hpp"
 
-#include <algorithm>
-
 namespace mpserve {
 
 std::string pm_event_labeler::name_of(std::uint32_t token, const name_lookup& lookup) {
@@ -31,9 +29,6 @@ std::vector<labeled_pm_event> pm_event_labeler::offer(const mp::pm_event& event,
     release(out, event, {});
     return out;
   }
-  const bool waiting = std::any_of(held_.begin(), held_.end(), [&](const held_event& held) {
-    return held.event.token == event.token;
-  });
   std::string name = name_of(event.token, lookup);
   if (name.empty()) {
     held_.push_back({event, now});
@@ -43,15 +38,13 @@ std::vector<labeled_pm_event> pm_event_labeler::offer(const mp::pm_event& event,
     }
     return out;
   }
-  if (waiting) {  // the earlier events of this connection go first
-    for (auto it = held_.begin(); it != held_.end();) {
-      if (it->event.token != event.token) {
-        ++it;
-        continue;
-      }
-      release(out, it->event, name);
-      it = held_.erase(it);
+  for (auto it = held_.begin(); it != held_.end();) {  // its earlier events go first
+    if (it->event.token != event.token) {
+      ++it;
+      continue;
     }
+    release(out, it->event, name);
+    it = held_.erase(it);
   }
   release(out, event, std::move(name));
   return out;
