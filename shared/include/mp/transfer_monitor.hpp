@@ -45,8 +45,8 @@ public:
     // summary is logged only if the transfer lasted an interval or carried this much.
     std::uint64_t summary_min_bytes = 0;
     std::string note;  // appended to the summary, e.g. "sent by copy"
-    // The socket was meant to be MPTCP (an MPTCP listener accepted it, or MPTCP was asked for):
-    // plain TCP then means MPTCP fell back, although the kernel hands the server a TCP socket.
+    // An MPTCP listener accepted the socket: plain TCP then means the client did not offer
+    // MPTCP, a fallback, although the kernel hands the server a plain TCP socket.
     bool mptcp_expected = false;
     // When set, each interval goes here instead of into the log (a terminal progress bar).
     std::function<void(const progress_report&)> reporter;
