@@ -1,16 +1,18 @@
 #include "http_connection.hpp"
 
+#include "certificate_errors.hpp"
+
 #include "mp/connection_info.hpp"
 #include "mp/mptcp_socket.hpp"
 #include "mp/resolve.hpp"
 
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
 #include <fmt/format.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
@@ -36,6 +38,7 @@ void http_connection::configure_tls(const tls_options& options) {
       throw std::runtime_error("cannot load --ca-certificate " + options.ca_certificate + ": " + ec.message());
   }
   context.set_verify_mode(options.verify ? ssl::verify_peer : ssl::verify_none);
+  verify_ = options.verify;
 }
 
 bool http_connection::usable_for(const url_target& origin) const {
@@ -127,20 +130,28 @@ void http_connection::on_tcp_connected(const error_code& ec) {
     if (!SSL_set_tlsext_host_name(tls_->native_handle(), origin_.host.c_str()))
       return finish(connect_failure::tls_other, "cannot set the TLS server name " + origin_.host);
   }
-  tls_->set_verify_callback(ssl::host_name_verification(origin_.host));
+  // OpenSSL's own name check (rather than Asio's verify callback) records why a name did not
+  // match, so the failure can say "wrong host" instead of "unspecified error".
+  if (address_error) {
+    SSL_set_hostflags(tls_->native_handle(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    SSL_set1_host(tls_->native_handle(), origin_.host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls_->native_handle()), origin_.host.c_str());
+  }
   boost::beast::get_lowest_layer(*tls_).expires_after(connect_timeout_);
   tls_->async_handshake(ssl::stream_base::client, [this](const error_code& handshake_error) {
     boost::beast::get_lowest_layer(*tls_).expires_never();
     if (handshake_error) {
       const long verify = SSL_get_verify_result(tls_->native_handle());
       if (verify != X509_V_OK)
-        return finish(connect_failure::tls_verify,
-                      fmt::format("cannot verify {}'s certificate: {} (use --ca-certificate FILE, or "
-                                  "--no-check-certificate to skip the check)",
-                                  origin_.host, X509_verify_cert_error_string(verify)));
+        return finish(connect_failure::tls_verify, describe_certificate_failure(verify, origin_.host));
       return finish(connect_failure::tls_other,
                     fmt::format("TLS handshake with {} failed: {}", origin_.host, handshake_error.message()));
     }
+    const long verify = SSL_get_verify_result(tls_->native_handle());
+    if (!verify_ && verify != X509_V_OK)  // wget's warning: the check would have failed
+      spdlog::warn("not checking {}'s certificate (--no-check-certificate): {}", origin_.host,
+                   certificate_problem(verify, origin_.host));
     connected_ = true;
     finish(connect_failure::none, {});
   });

@@ -78,6 +78,7 @@ private:
   std::chrono::milliseconds connect_timeout_;
   boost::asio::ip::tcp::resolver resolver_;
   std::optional<boost::asio::ssl::context> tls_context_;
+  bool verify_ = true;
   std::optional<plain_stream> plain_;
   std::optional<tls_stream> tls_;
   url_target origin_;

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace mpserve {
@@ -121,7 +122,56 @@ void http_session::run() {
     server_.name_connection(token_, label_);
   }
   spdlog::debug("{} connected over {}", label_, mptcp_ ? "MPTCP" : "TCP");
+  if (server_.tls_context) return start_tls();
   read_request();
+}
+
+void http_session::start_tls() {
+  try {
+    tls_ = std::make_unique<mp::tls_session>(server_.tls_context, mp::tls_session::role::server);
+  } catch (const std::bad_alloc&) {
+    spdlog::warn("{} closed: no memory for a TLS session", label_);
+    return close();
+  }
+  tls_reader_.emplace(stream_, *tls_);
+  idle_ = true;  // no request has started: a graceful stop may close the connection
+  // The handshake counts against the header timeout: a client that connects and sends no
+  // ClientHello (or half of one) holds a descriptor and a few KiB for that long at most.
+  stream_.expires_after(server_.config.header_timeout);
+  mp::async_tls_handshake(stream_, *tls_, true, [self = shared_from_this()](const error_code& ec) {
+    self->on_handshake(ec);
+  });
+}
+
+void http_session::on_handshake(const error_code& ec) {
+  stream_.expires_never();
+  if (closed_) return;
+  if (!ec) {
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("{} TLS: {} {}", label_, SSL_get_version(tls_->native_handle()),
+                    SSL_get_cipher_name(tls_->native_handle()));
+    return read_request();
+  }
+  if (ec == mp::tls_error::plain_http) return answer_plain_http();
+  if (ec == beast::error::timeout)
+    spdlog::debug("{} closed: no TLS handshake in time", label_);
+  else if (ec == mp::tls_error::handshake_failed)
+    spdlog::info("{} TLS handshake failed: {}", label_, tls_->last_error());
+  else
+    spdlog::debug("{} closed during the TLS handshake: {}", label_, ec.message());
+  close();
+}
+
+void http_session::answer_plain_http() {
+  // Like nginx: a plain request on the HTTPS port gets a plain answer that says so, then the
+  // connection closes. What was read stays unparsed: the log shows the status alone.
+  tls_reader_.reset();
+  tls_.reset();
+  idle_ = false;
+  keep_alive_ = false;
+  spdlog::info("{} plain HTTP sent to the HTTPS port: answered 400", label_);
+  send(plan_text(http::status::bad_request, 11, false,
+                 "This port speaks HTTPS: the plain HTTP request was sent to an HTTPS port.\n"));
 }
 
 void http_session::stop_when_idle() {
@@ -135,6 +185,7 @@ void http_session::force_close() {
   // resume elsewhere or later) instead of waiting on bytes that will never come.
   error_code ignored;
   stream_.socket().set_option(boost::asio::socket_base::linger(true, 0), ignored);
+  reset_ = true;
   sender_.abort();  // a transfer in flight ends now (on_sent logs it and closes)
   close();
 }
@@ -152,15 +203,17 @@ void http_session::read_request() {
     // per 1 KiB keep-alive request, measured with strace -c).
     stream_.expires_after(server_.config.keepalive_timeout);
     const std::size_t room = std::min<std::size_t>(first_read_size, buffer_.max_size());
-    stream_.async_read_some(buffer_.prepare(room),
-                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                              self->buffer_.commit(n);
-                              if (ec || self->closed_) {
-                                self->stream_.expires_never();
-                                return self->close();  // idle for too long, or the client left
-                              }
-                              self->start_read();
-                            });
+    with_reader([&](auto& reader) {
+      reader.async_read_some(buffer_.prepare(room),
+                             [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                               self->buffer_.commit(n);
+                               if (ec || self->closed_) {
+                                 self->stream_.expires_never();
+                                 return self->close();  // idle for too long, or the client left
+                               }
+                               self->start_read();
+                             });
+    });
     return;
   }
   start_read();
@@ -173,10 +226,11 @@ void http_session::start_read() {
   // The idle wait between requests has its own timer; once a request starts to arrive, it has
   // the header timeout to complete.
   stream_.expires_after(server_.config.header_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](const error_code& ec, std::size_t) {
-                     self->on_read(ec);
-                   });
+  with_reader([&](auto& reader) {
+    http::async_read(reader, buffer_, *parser_, [self = shared_from_this()](const error_code& ec, std::size_t) {
+      self->on_read(ec);
+    });
+  });
 }
 
 void http_session::on_read(const error_code& ec) {
@@ -186,6 +240,10 @@ void http_session::on_read(const error_code& ec) {
   if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
       ec == boost::asio::error::connection_reset || ec == boost::asio::error::operation_aborted)
     return close();
+  if (ec == mp::tls_error::protocol) {
+    spdlog::debug("{} closed: {}", label_, tls_->last_error());
+    return close();
+  }
   if (ec == beast::error::timeout) {
     // Like nginx: a client that sends no (complete) request in time gets no answer.
     spdlog::debug("{} closed: no complete request in time", label_);
@@ -304,7 +362,7 @@ void http_session::send(response_plan plan) {
     options.interval = server_.config.progress_interval;
     options.total_bytes = plan_.file_bytes;
     options.summary_min_bytes = 1 << 20;
-    options.note = fmt::format("sent by {}", to_string(method));
+    options.note = tls_ ? std::string("encrypted in user space") : fmt::format("sent by {}", to_string(method));
     options.mptcp_expected = server_.listener_is_mptcp;
     monitor_ = mp::transfer_monitor::create(stream_.get_executor(), stream_.socket().native_handle(),
                                             options, [this] { return sender_.file_bytes_sent(); });
@@ -312,10 +370,10 @@ void http_session::send(response_plan plan) {
   }
   // (Checked first: the arguments would be formatted on every request even when not logged.)
   if (plan_.file_bytes > 0 && spdlog::should_log(spdlog::level::debug))
-    spdlog::debug("{} sending {} by {} over {}", label_, mp::format_bytes(plan_.file_bytes),
-                  to_string(method), mptcp_ ? "MPTCP" : "TCP");
+    spdlog::debug("{} sending {} by {} over {}{}", label_, mp::format_bytes(plan_.file_bytes),
+                  to_string(method), mptcp_ ? "MPTCP" : "TCP", tls_ ? " with TLS" : "");
   sender_.start(stream_.socket(), std::move(pieces), plan_.file.fd.get(), method, shared_from_this(),
-                [self = shared_from_this()](const error_code& ec) { self->on_sent(ec); });
+                [self = shared_from_this()](const error_code& ec) { self->on_sent(ec); }, tls_.get());
 }
 
 void http_session::on_sent(const error_code& ec) {
@@ -362,6 +420,7 @@ void http_session::linger_close() {
   // Send our FIN, then read and drop what the client still sends until it closes or the
   // linger time is over, so unread request bytes do not turn into a reset.
   error_code ignored;
+  send_close_notify();
   stream_.socket().shutdown(mp::mptcp::socket::shutdown_send, ignored);
   stream_.expires_after(linger_time);  // one deadline for the whole drain
   linger_read();
@@ -375,9 +434,22 @@ void http_session::linger_read() {
                           });
 }
 
+void http_session::send_close_notify() {
+  // close_notify tells the client that the connection ended here and was not cut off, and
+  // OpenSSL keeps the session resumable only after it (a connection that just stops may
+  // have been truncated by an attacker). Best effort: one non-blocking send.
+  if (!tls_ || close_notify_sent_ || !tls_->handshake_done()) return;
+  close_notify_sent_ = true;
+  tls_->close();
+  const auto notify = tls_->output();
+  if (!notify.empty())
+    ::send(stream_.socket().native_handle(), notify.data(), notify.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 void http_session::close() {
   if (closed_) return;
   closed_ = true;
+  if (!reset_) send_close_notify();
   error_code ignored;
   stream_.socket().shutdown(mp::mptcp::socket::shutdown_both, ignored);
   stream_.socket().close(ignored);

@@ -9,6 +9,8 @@
 #include "static_responder.hpp"
 
 #include "mp/mptcp_protocol.hpp"
+#include "mp/tls_io.hpp"
+#include "mp/tls_session.hpp"
 #include "mp/transfer_monitor.hpp"
 
 #include <boost/beast/core/basic_stream.hpp>
@@ -54,7 +56,20 @@ public:
 
 private:
   using request_parser = boost::beast::http::request_parser<discard_body>;
+  using stream_type = boost::beast::basic_stream<mp::mptcp>;
 
+  // Calls f with what requests are read from: the TCP stream, or the TLS reader over it.
+  template <class F>
+  void with_reader(F&& f) {
+    if (tls_reader_)
+      f(*tls_reader_);
+    else
+      f(stream_);
+  }
+
+  void start_tls();
+  void on_handshake(const boost::system::error_code& ec);
+  void answer_plain_http();
   void read_request();
   void start_read();
   void on_read(const boost::system::error_code& ec);
@@ -65,10 +80,13 @@ private:
   void log_access(unsigned status, std::uint64_t body_bytes);
   void linger_close();
   void linger_read();
+  void send_close_notify();
   void close();
 
-  boost::beast::basic_stream<mp::mptcp> stream_;
+  stream_type stream_;
   server_state& server_;
+  std::unique_ptr<mp::tls_session> tls_;                 // HTTPS only
+  std::optional<mp::tls_reader<stream_type>> tls_reader_;
   server_state::registration registration_;
   bool registered_ = false;
   std::string label_;   // "[#3 127.0.0.1:41234]"
@@ -87,6 +105,8 @@ private:
   bool keep_alive_ = false;
   bool copy_leased_ = false;             // holds one of the server's copy buffers
   bool closed_ = false;
+  bool reset_ = false;              // force_close: no close_notify, the reset says it all
+  bool close_notify_sent_ = false;
   std::array<char, 4096> linger_buffer_{};
 };
 

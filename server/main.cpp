@@ -1,6 +1,7 @@
 // mpserve: a static file server over MPTCP, a drop-in for `python -m http.server`.
 #include "listener.hpp"
 #include "pm_event_log.hpp"
+#include "tls_config.hpp"
 
 #include "mp/logging.hpp"
 #include "mp/resolve.hpp"
@@ -74,6 +75,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-json", json_log, "also write events as JSON lines to this file");
   app.add_flag("--follow-symlinks", config.follow_symlinks,
                "serve symlinks that lead outside the directory (default: 403)");
+  app.add_option("--tls-cert", config.tls_certificate,
+                 "serve HTTPS with this PEM certificate (the chain after it); needs --tls-key");
+  app.add_option("--tls-key", config.tls_key, "the PEM private key of --tls-cert (no passphrase)");
   app.add_option("--body-method", body_method_text,
                  "how file bodies are sent: auto (by connection type), sendfile, copy")
       ->check(CLI::IsMember({"auto", "sendfile", "copy"}));
@@ -116,6 +120,15 @@ int main(int argc, char** argv) {
   if (body_method_text == "copy") config.forced_body_method = mpserve::body_method::copy;
   config.threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
 
+  if (config.tls_certificate.empty() != config.tls_key.empty())
+    return fail(config.tls_key.empty() ? "--tls-cert needs --tls-key" : "--tls-key needs --tls-cert");
+  mpserve::tls_context_ptr tls_context;
+  if (!config.tls_certificate.empty()) {
+    std::string tls_error;
+    tls_context = mpserve::make_server_tls_context(config.tls_certificate, config.tls_key, tls_error);
+    if (!tls_context) return fail(tls_error);
+  }
+
   std::unique_ptr<mpserve::access_log> access;
   try {
     mp::init_logging({spdlog::level::from_str(log_level), json_log});
@@ -131,6 +144,7 @@ int main(int argc, char** argv) {
   if (::access(config.directory.c_str(), R_OK | X_OK) != 0)
     return fail("cannot serve " + config.directory + ": " + std::strerror(errno));
   mpserve::server_state server(config, std::move(root), std::move(access));
+  server.tls_context = tls_context.get();
 
   asio::io_context io;  // accepting, signals, path-manager events
   std::vector<std::unique_ptr<asio::io_context>> workers;
@@ -166,8 +180,10 @@ int main(int argc, char** argv) {
                 std::to_string(config.port) + ": " + ec.message());
   }
   const auto bound = server_listener->local_endpoint();
-  std::printf("Serving HTTP on %s port %u (http://%s:%u/) ...\n", bound.address().to_string().c_str(),
-              bound.port(), url_host(bound.address()).c_str(), bound.port());
+  const char* scheme = tls_context ? "https" : "http";
+  std::printf("Serving %s on %s port %u (%s://%s:%u/) ...\n", tls_context ? "HTTPS" : "HTTP",
+              bound.address().to_string().c_str(), bound.port(), scheme, url_host(bound.address()).c_str(),
+              bound.port());
   server.listener_is_mptcp = opened.mptcp;
   if (opened.mptcp) {
     std::printf("Listening socket is MPTCP\n");

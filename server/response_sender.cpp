@@ -1,5 +1,7 @@
 #include "response_sender.hpp"
 
+#include "mp/tls_io.hpp"
+
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,7 +32,7 @@ std::string_view to_string(body_method method) noexcept {
 
 void response_sender::start(mp::mptcp::socket& socket, std::vector<response_piece> pieces,
                             int file_fd, body_method method, std::shared_ptr<void> owner,
-                            completion done) {
+                            completion done, mp::tls_session* tls) {
   owner_ = std::move(owner);
   socket_ = &socket;
   pieces_ = std::move(pieces);
@@ -42,6 +44,10 @@ void response_sender::start(mp::mptcp::socket& socket, std::vector<response_piec
   file_sent_ = 0;
   total_sent_ = 0;
   done_ = std::move(done);
+  tls_ = tls;
+  wire_sent_ = 0;
+  batch_wire_ = batch_wire_sent_ = 0;
+  batch_plain_ = batch_file_ = credited_plain_ = credited_file_ = 0;
   stalled_ = false;
   if (!stall_timer_) stall_timer_.emplace(socket.get_executor());
   boost::system::error_code ec;
@@ -131,6 +137,7 @@ bool response_sender::copy_file_range_out(response_piece& piece, bool more, boos
 }
 
 void response_sender::step() {
+  if (tls_) return tls_step();
   boost::system::error_code ec;
   const std::uint64_t sent_before = total_sent_;
   while (current_ < pieces_.size()) {
@@ -154,6 +161,94 @@ void response_sender::step() {
     bytes_done_ = 0;
   }
   complete({});
+}
+
+void response_sender::tls_step() {
+  boost::system::error_code ec;
+  const std::uint64_t sent_before = wire_sent_;
+  for (;;) {
+    if (!tls_->output().empty()) {
+      if (!send_encrypted(ec)) return ec ? complete(ec) : wait_writable();
+      continue;
+    }
+    if (current_ >= pieces_.size()) return complete({});
+    if (wire_sent_ - sent_before >= bytes_per_turn) {
+      boost::asio::post(socket_->get_executor(), [this, owner = owner_] {
+        if (done_) step();
+      });
+      return;
+    }
+    if (!encrypt_batch()) return complete(mp::make_error_code(mp::tls_error::protocol));
+    if (current_ < pieces_.size() && pieces_[current_].length > 0 && tls_->output().empty())
+      return complete(boost::asio::error::eof);  // the file ended early: nothing was read
+  }
+}
+
+// Encrypts pieces until the batch is full; false when encryption fails. A file that ends
+// early leaves its piece unfinished with nothing encrypted (the caller reports it).
+bool response_sender::encrypt_batch() {
+  // Records are at most 16 KiB; reading the file a quarter megabyte at a time keeps the
+  // reads few without holding a second large buffer beside the ciphertext.
+  constexpr std::size_t read_chunk = 256 * 1024;
+  constexpr std::size_t small_batch = 64 * 1024;  // no copy buffer leased: stay small
+  const std::size_t batch = method_ == body_method::copy ? std::max(copy_buffer_size_, small_batch) : small_batch;
+  const std::size_t chunk = std::min({read_chunk, copy_buffer_size_, batch});
+  batch_plain_ = batch_file_ = credited_plain_ = credited_file_ = 0;
+  while (current_ < pieces_.size() && tls_->output().size() < batch) {
+    auto& piece = pieces_[current_];
+    if (bytes_done_ < piece.bytes.size()) {
+      const std::size_t n = piece.bytes.size() - bytes_done_;
+      if (!tls_->write(piece.bytes.data() + bytes_done_, n)) return false;
+      bytes_done_ += n;
+      batch_plain_ += n;
+    }
+    if (piece.length > 0) {
+      if (!copy_buffer_) copy_buffer_.reset(new char[chunk]);
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.length, chunk));
+      const ssize_t got = ::pread(file_fd_, copy_buffer_.get(), want, static_cast<off_t>(piece.offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;  // read error or a file that shrank: the response ends short
+      if (!tls_->write(copy_buffer_.get(), static_cast<std::size_t>(got))) return false;
+      piece.offset += static_cast<std::uint64_t>(got);
+      piece.length -= static_cast<std::uint64_t>(got);
+      batch_plain_ += static_cast<std::uint64_t>(got);
+      batch_file_ += static_cast<std::uint64_t>(got);
+      continue;
+    }
+    ++current_;
+    bytes_done_ = 0;
+  }
+  batch_wire_ = tls_->output().size();
+  batch_wire_sent_ = 0;
+  return true;
+}
+
+// Returns true when the batch is all sent; false with `ec` clear means "wait for writable".
+bool response_sender::send_encrypted(boost::system::error_code& ec) {
+  // More batches follow: let the kernel fill segments across the boundary.
+  const bool more = current_ < pieces_.size();
+  while (!tls_->output().empty()) {
+    const auto pending = tls_->output();
+    const ssize_t n = ::send(socket_->native_handle(), pending.data(), pending.size(),
+                             MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (!would_block()) ec = errno_code();
+      return false;
+    }
+    tls_->consume_output(static_cast<std::size_t>(n));
+    wire_sent_ += static_cast<std::uint64_t>(n);
+    batch_wire_sent_ += static_cast<std::size_t>(n);
+    if (batch_wire_ > 0) {
+      const std::uint64_t plain = batch_plain_ * batch_wire_sent_ / batch_wire_;
+      const std::uint64_t file = batch_file_ * batch_wire_sent_ / batch_wire_;
+      total_sent_ += plain - credited_plain_;
+      file_sent_ += file - credited_file_;
+      credited_plain_ = plain;
+      credited_file_ = file;
+    }
+  }
+  return true;
 }
 
 void response_sender::wait_writable() {
@@ -189,6 +284,7 @@ void response_sender::abort() {
 
 void response_sender::complete(const boost::system::error_code& ec) {
   copy_buffer_.reset();  // an idle keep-alive connection holds no transfer buffer
+  if (tls_) tls_->release_buffers();
   pieces_.clear();
   auto done = std::move(done_);
   done_ = nullptr;

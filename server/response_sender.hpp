@@ -5,8 +5,14 @@
 // where that is faster (MPTCP, see docs/transfer-methods.md). Bytes go out with MSG_MORE while
 // more pieces follow, so the header leaves in the same segment as the first body bytes.
 // When the socket is full we wait for it to be writable: no thread blocks on a slow client.
+//
+// Over TLS every byte is encrypted first: file bytes are read in large chunks, a batch of
+// records (up to the copy buffer's size) is encrypted into the session's output, and the
+// batch leaves in as few sends as the socket allows. (The kernel's TLS offload is not
+// available on MPTCP, and this kernel has none for TCP either: docs/tls.md.)
 
 #include "mp/mptcp_protocol.hpp"
+#include "mp/tls_session.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -46,9 +52,12 @@ public:
       : copy_buffer_size_(copy_buffer_size), send_timeout_(send_timeout) {}
 
   // Sends every piece; `done` runs once with the first error or none. `owner` (the session)
-  // is held by every pending handler, so this object, the socket and `file_fd` outlive them.
+  // is held by every pending handler, so this object, the socket, `file_fd` and `tls`
+  // outlive them. With `tls`, pieces are encrypted by it (`method` copy: batches as large as
+  // the copy buffer; sendfile, meaning no copy buffer could be leased: small batches).
   void start(mp::mptcp::socket& socket, std::vector<response_piece> pieces, int file_fd,
-             body_method method, std::shared_ptr<void> owner, completion done);
+             body_method method, std::shared_ptr<void> owner, completion done,
+             mp::tls_session* tls = nullptr);
 
   // Ends the transfer now (graceful stop ran out of time): `done` gets operation_aborted.
   void abort();
@@ -63,6 +72,9 @@ private:
   bool send_bytes(const std::string& bytes, bool more, boost::system::error_code& ec);
   bool send_file_range(response_piece& piece, bool more, boost::system::error_code& ec);
   bool copy_file_range_out(response_piece& piece, bool more, boost::system::error_code& ec);
+  void tls_step();
+  bool encrypt_batch();
+  bool send_encrypted(boost::system::error_code& ec);
   void wait_writable();
   void complete(const boost::system::error_code& ec);
 
@@ -83,6 +95,13 @@ private:
   std::uint64_t file_sent_ = 0;
   std::uint64_t total_sent_ = 0;
   completion done_;
+
+  // TLS: the batch of records being sent, and how much of its plaintext has been credited
+  // to the counters above (in proportion to the ciphertext sent, so progress stays smooth).
+  mp::tls_session* tls_ = nullptr;
+  std::uint64_t wire_sent_ = 0;
+  std::size_t batch_wire_ = 0, batch_wire_sent_ = 0;
+  std::uint64_t batch_plain_ = 0, batch_file_ = 0, credited_plain_ = 0, credited_file_ = 0;
 };
 
 }  // namespace mpserve

@@ -22,6 +22,7 @@ struct server_config {
   std::chrono::milliseconds progress_interval{1000};  // zero: no periodic progress lines
   std::string access_log;  // empty: the console log; "-": standard output; else a file
   bool follow_symlinks = false;  // serve symlinks that lead outside the directory
+  std::string tls_certificate, tls_key;  // PEM files; both set: HTTPS
 
   // How file bodies leave; nullopt: by connection type, as measured (docs/transfer-methods.md).
   std::optional<body_method> forced_body_method;

@@ -6,6 +6,8 @@
 #include "served_file.hpp"
 #include "server_config.hpp"
 
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <cstddef>
 #include <functional>
@@ -31,6 +33,9 @@ public:
   // Set once before the workers start: the listening socket is MPTCP, so a plain TCP
   // connection is one whose client did not offer MPTCP.
   bool listener_is_mptcp = false;
+  // Set once before the workers start when serving HTTPS (owned by main); OpenSSL allows
+  // its use from every thread at once.
+  SSL_CTX* tls_context = nullptr;
 
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   std::size_t connections() const noexcept { return connections_.load(std::memory_order_acquire); }

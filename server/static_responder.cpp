@@ -247,6 +247,12 @@ response_plan plan_error(http::status status, unsigned version, bool head) {
   return plan;
 }
 
+response_plan plan_text(http::status status, unsigned version, bool head, std::string text) {
+  auto plan = start_plan(status, version);
+  set_memory_body(plan, std::move(text), "text/plain; charset=utf-8", head);
+  return plan;
+}
+
 response_plan plan_static_response(const request_view& request, int root, const server_config& config) {
   const auto resolved = resolve_target(request.target);
   if (const auto* error = std::get_if<target_error>(&resolved))

@@ -37,6 +37,8 @@ struct response_plan {
 
 // Status code for answers that are not about a file (400, 405, 413, 414, 431, 500, ...).
 response_plan plan_error(boost::beast::http::status status, unsigned version, bool head);
+// A short text/plain answer (plain HTTP sent to the HTTPS port).
+response_plan plan_text(boost::beast::http::status status, unsigned version, bool head, std::string text);
 
 // Serves `request` from `root` (an O_PATH descriptor of the served directory).
 response_plan plan_static_response(const request_view& request, int root, const server_config& config);

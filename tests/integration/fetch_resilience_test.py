@@ -426,7 +426,8 @@ class ResumeTest(FetchTest):
 
 
 class NginxServer:
-    def __init__(self, root, tls=False):
+    def __init__(self, root, tls=False, certificate=None):
+        """With tls, serves `certificate` (a (cert, key) pair of PEM files) or a self-signed one."""
         self.port = free_port()
         self.prefix = tempfile.mkdtemp(dir=WORK, prefix="nginx-")
         os.chmod(WORK, 0o755)
@@ -435,12 +436,15 @@ class NginxServer:
             for name in names:
                 os.chmod(os.path.join(directory, name), 0o644)
         ssl = ""
-        if tls:
+        if tls and certificate:
+            self.cert, key = certificate
+        elif tls:
             self.cert = os.path.join(self.prefix, "cert.pem")
             key = os.path.join(self.prefix, "key.pem")
             subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
                             "-keyout", key, "-out", self.cert], check=True, capture_output=True)
+        if tls:
             ssl = "ssl_certificate %s; ssl_certificate_key %s;" % (self.cert, key)
         config = os.path.join(self.prefix, "nginx.conf")
         with open(config, "w") as f:

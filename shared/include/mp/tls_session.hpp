@@ -1,0 +1,87 @@
+#pragma once
+// One TLS connection's protocol state with no I/O of its own: ciphertext from the peer is fed
+// in, ciphertext to send is taken out. The caller decides when and how the socket is read and
+// written, so a sender can encrypt a megabyte into many records and hand them to the kernel in
+// one send (Asio's ssl::stream writes every 16 KiB record with a system call of its own), and
+// the whole exchange can be tested in memory. OpenSSL does the protocol; this class only moves
+// bytes between it and two buffers.
+
+#include <openssl/ssl.h>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mp {
+
+enum class tls_status {
+  ok,          // done: the handshake is complete, or bytes were read
+  want_input,  // more ciphertext from the peer is needed first
+  closed,      // the peer sent close_notify
+  failed,      // a protocol or verification error: see last_error()
+};
+
+class tls_session {
+public:
+  enum class role { client, server };
+
+  // Throws std::bad_alloc when OpenSSL cannot allocate the connection.
+  tls_session(SSL_CTX* context, role side);
+  ~tls_session();
+  tls_session(const tls_session&) = delete;
+  tls_session& operator=(const tls_session&) = delete;
+
+  SSL* native_handle() const noexcept { return ssl_; }
+
+  // Ciphertext from the peer: receive into input_space(n) (at least n bytes), then commit.
+  std::span<char> input_space(std::size_t at_least);
+  void commit_input(std::size_t n) noexcept { input_end_ += n; }
+  // What has arrived and OpenSSL has not consumed yet.
+  std::string_view input() const noexcept {
+    return {input_.data() + input_begin_, input_end_ - input_begin_};
+  }
+
+  // Ciphertext waiting to be sent, and how much of it has left.
+  std::string_view output() const noexcept {
+    return std::string_view(output_).substr(output_sent_);
+  }
+  void consume_output(std::size_t n) noexcept;
+
+  tls_status handshake();
+  bool handshake_done() const noexcept;
+
+  // Up to `size` bytes of plaintext; 0 with `status` saying why there are none.
+  std::size_t read(void* data, std::size_t size, tls_status& status);
+  // Encrypts all of `data` into output(); false (see last_error()) if the session has failed.
+  bool write(const void* data, std::size_t size);
+  // Queues close_notify.
+  void close();
+
+  // Gives the buffers' memory back once they are empty, so an idle connection holds little.
+  void release_buffers();
+
+  // The reason for the last `failed`, as one line ("certificate verify failed", ...).
+  const std::string& last_error() const noexcept { return last_error_; }
+
+private:
+  friend struct tls_buffer_bio;
+  tls_status fail(int ssl_error);
+
+  SSL* ssl_ = nullptr;
+  std::vector<char> input_;
+  std::size_t input_begin_ = 0, input_end_ = 0;
+  std::string output_;
+  std::size_t output_sent_ = 0;
+  std::string last_error_;
+};
+
+// A TLS connection starts with a handshake record (content type 22); an HTTP request starts
+// with a method name. True when the first bytes are the latter: plain HTTP sent to a TLS port.
+bool looks_like_plain_http(std::string_view first_bytes) noexcept;
+
+// The OpenSSL error queue of this thread as one line, and emptied.
+std::string take_openssl_errors();
+
+}  // namespace mp
