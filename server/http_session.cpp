@@ -346,7 +346,8 @@ void http_session::send(response_plan plan) {
 
   const bool file_pieces = std::any_of(pieces.begin(), pieces.end(), [](const auto& p) { return p.length > 0; });
   body_method method = choose_body_method(server_.config, mptcp_);
-  if (method == body_method::copy && file_pieces) {
+  // TLS encrypts through its own small batches (response_sender): no copy buffer needed.
+  if (method == body_method::copy && file_pieces && !tls_) {
     copy_leased_ = server_.lease_copy_buffer();
     if (!copy_leased_) method = body_method::sendfile;  // the copy memory budget is spent
   }

@@ -6,10 +6,9 @@
 // more pieces follow, so the header leaves in the same segment as the first body bytes.
 // When the socket is full we wait for it to be writable: no thread blocks on a slow client.
 //
-// Over TLS every byte is encrypted first: file bytes are read in large chunks, a batch of
-// records (up to the copy buffer's size) is encrypted into the session's output, and the
-// batch leaves in as few sends as the socket allows. (The kernel's TLS offload is not
-// available on MPTCP, and this kernel has none for TCP either: docs/tls.md.)
+// Over TLS every byte is encrypted first: file bytes are read 32 KiB at a time, encrypted
+// into two records in the session's output, and sent together. (The kernel's TLS offload is
+// not available on MPTCP, and this kernel has none for TCP either: docs/tls.md.)
 
 #include "mp/mptcp_protocol.hpp"
 #include "mp/tls_session.hpp"
@@ -53,8 +52,7 @@ public:
 
   // Sends every piece; `done` runs once with the first error or none. `owner` (the session)
   // is held by every pending handler, so this object, the socket, `file_fd` and `tls`
-  // outlive them. With `tls`, pieces are encrypted by it (`method` copy: batches as large as
-  // the copy buffer; sendfile, meaning no copy buffer could be leased: small batches).
+  // outlive them. With `tls`, pieces are encrypted by it and `method` does not matter.
   void start(mp::mptcp::socket& socket, std::vector<response_piece> pieces, int file_fd,
              body_method method, std::shared_ptr<void> owner, completion done,
              mp::tls_session* tls = nullptr);

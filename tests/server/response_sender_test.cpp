@@ -5,6 +5,8 @@
 
 #include "mp/mptcp_socket.hpp"
 
+#include "../shared/tls_test_support.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address_v4.hpp>
 
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -49,12 +52,13 @@ struct sender_case {
   body_method method;
   mp::mptcp_mode mode;
   bool slow_reader;
+  bool tls = false;  // encrypted by a session whose handshake ran in memory beforehand
 };
 
 class ResponseSender : public ::testing::TestWithParam<sender_case> {};
 
 TEST_P(ResponseSender, DeliversEveryPieceInOrder) {
-  const auto [method, mode, slow_reader] = GetParam();
+  const auto [method, mode, slow_reader, tls] = GetParam();
   std::mt19937 random(7);
   std::string content(3 * 1024 * 1024 + 12345, '\0');
   for (auto& c : content) c = static_cast<char>(random());
@@ -90,13 +94,28 @@ TEST_P(ResponseSender, DeliversEveryPieceInOrder) {
                                content.substr(0, 10) + "--tail--" +
                                content.substr(content.size() - 655360) + "--end--";
 
+  mp::test::test_pki pki;
+  auto server_ctx = mp::test::server_context(pki);
+  auto client_ctx = mp::test::client_context(pki);
+  mp::test::session_pair sessions(server_ctx.get(), client_ctx.get());
+  if (tls) {
+    ASSERT_EQ(mp::test::handshake_in_memory(sessions.client, sessions.server), mp::tls_status::ok);
+  }
+
   std::string received;
   std::thread reader([&] {
     std::vector<char> buffer(slow_reader ? 4096 : 1 << 20);
     for (;;) {
       const ssize_t n = ::recv(client.native_handle(), buffer.data(), buffer.size(), 0);
       if (n <= 0) break;
-      received.append(buffer.data(), static_cast<std::size_t>(n));
+      if (tls) {
+        auto space = sessions.client.input_space(static_cast<std::size_t>(n));
+        std::memcpy(space.data(), buffer.data(), static_cast<std::size_t>(n));
+        sessions.client.commit_input(static_cast<std::size_t>(n));
+        received += mp::test::read_all(sessions.client);
+      } else {
+        received.append(buffer.data(), static_cast<std::size_t>(n));
+      }
       if (slow_reader && received.size() % (256 * 1024) < 4096)
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -107,7 +126,7 @@ TEST_P(ResponseSender, DeliversEveryPieceInOrder) {
   sender.start(server, pieces, file.fd(), method, nullptr, [&](const boost::system::error_code& done) {
     result = done;
     server.shutdown(mp::mptcp::socket::shutdown_send);
-  });
+  }, tls ? &sessions.server : nullptr);
   io.run_for(std::chrono::seconds(60));
   reader.join();
 
@@ -125,8 +144,14 @@ INSTANTIATE_TEST_SUITE_P(
                       sender_case{body_method::copy, mp::mptcp_mode::off, true},
                       sender_case{body_method::sendfile, mp::mptcp_mode::automatic, true},
                       sender_case{body_method::copy, mp::mptcp_mode::automatic, false},
-                      sender_case{body_method::copy, mp::mptcp_mode::automatic, true}),
+                      sender_case{body_method::copy, mp::mptcp_mode::automatic, true},
+                      sender_case{body_method::copy, mp::mptcp_mode::off, true, true},
+                      sender_case{body_method::copy, mp::mptcp_mode::automatic, false, true},
+                      sender_case{body_method::copy, mp::mptcp_mode::automatic, true, true}),
     [](const auto& info) {
+      if (info.param.tls)
+        return std::string("Tls") + (info.param.mode == mp::mptcp_mode::off ? "Tcp" : "Mptcp") +
+               (info.param.slow_reader ? "SlowReader" : "FastReader");
       return std::string(info.param.method == body_method::sendfile ? "Sendfile" : "Copy") +
              (info.param.mode == mp::mptcp_mode::off ? "Tcp" : "Mptcp") +
              (info.param.slow_reader ? "SlowReader" : "FastReader");
