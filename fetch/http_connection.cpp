@@ -7,7 +7,6 @@
 #include "mp/resolve.hpp"
 
 #include <boost/asio/ip/address.hpp>
-#include <boost/beast/core/stream_traits.hpp>
 
 #include <fmt/format.h>
 #include <openssl/ssl.h>
@@ -46,15 +45,11 @@ bool http_connection::usable_for(const url_target& origin) const {
          origin.port == origin_.port;
 }
 
-bool http_connection::is_open() const {
-  if (tls_) return boost::beast::get_lowest_layer(*tls_).socket().is_open();
-  return plain_ && plain_->socket().is_open();
-}
+bool http_connection::is_open() const { return plain_ && plain_->socket().is_open(); }
 
 void http_connection::close() {
   connected_ = false;
   error_code ignored;
-  if (tls_) boost::beast::get_lowest_layer(*tls_).socket().close(ignored);
   if (plain_) plain_->socket().close(ignored);
 }
 
@@ -84,6 +79,7 @@ void http_connection::connect_next() {
                                                         origin_.port, last_error_.message()));
   const auto endpoint = endpoints_[next_endpoint_++];
   // A fresh stream per attempt: a failed connect leaves a socket that cannot be reused.
+  tls_stream_.reset();
   tls_.reset();
   plain_.emplace(executor_);
   error_code ec;
@@ -122,33 +118,40 @@ void http_connection::on_tcp_connected(const error_code& ec) {
     return finish(connect_failure::none, {});
   }
 
-  tls_.emplace(std::move(*plain_), *tls_context_);
-  plain_.reset();
+  try {
+    tls_ = std::make_unique<mp::tls_session>(tls_context_->native_handle(), mp::tls_session::role::client);
+  } catch (const std::bad_alloc&) {
+    return finish(connect_failure::tls_other, "no memory for a TLS session");
+  }
+  SSL* ssl = tls_->native_handle();
   error_code address_error;
   boost::asio::ip::make_address(origin_.host, address_error);
-  if (address_error) {  // SNI carries names, never address literals (RFC 6066 §3)
-    if (!SSL_set_tlsext_host_name(tls_->native_handle(), origin_.host.c_str()))
-      return finish(connect_failure::tls_other, "cannot set the TLS server name " + origin_.host);
-  }
-  // OpenSSL's own name check (rather than Asio's verify callback) records why a name did not
-  // match, so the failure can say "wrong host" instead of "unspecified error".
+  // OpenSSL's own name check records why a name did not match, so the failure can say
+  // "wrong host" instead of "unspecified error". SNI carries names, never address literals
+  // (RFC 6066 §3).
   if (address_error) {
-    SSL_set_hostflags(tls_->native_handle(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    SSL_set1_host(tls_->native_handle(), origin_.host.c_str());
+    if (!SSL_set_tlsext_host_name(ssl, origin_.host.c_str()))
+      return finish(connect_failure::tls_other, "cannot set the TLS server name " + origin_.host);
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    SSL_set1_host(ssl, origin_.host.c_str());
   } else {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls_->native_handle()), origin_.host.c_str());
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), origin_.host.c_str());
   }
-  boost::beast::get_lowest_layer(*tls_).expires_after(connect_timeout_);
-  tls_->async_handshake(ssl::stream_base::client, [this](const error_code& handshake_error) {
-    boost::beast::get_lowest_layer(*tls_).expires_never();
+  static const unsigned char alpn[] = "\x08http/1.1";
+  SSL_set_alpn_protos(ssl, alpn, sizeof alpn - 1);
+  // Bodies are read 256 KiB at a time: 16 records per system call.
+  tls_stream_.emplace(*plain_, *tls_, 256 * 1024);
+  plain_->expires_after(connect_timeout_);
+  mp::async_tls_handshake(*plain_, *tls_, false, [this](const error_code& handshake_error) {
+    plain_->expires_never();
+    const long verify = SSL_get_verify_result(tls_->native_handle());
     if (handshake_error) {
-      const long verify = SSL_get_verify_result(tls_->native_handle());
       if (verify != X509_V_OK)
         return finish(connect_failure::tls_verify, describe_certificate_failure(verify, origin_.host));
-      return finish(connect_failure::tls_other,
-                    fmt::format("TLS handshake with {} failed: {}", origin_.host, handshake_error.message()));
+      const std::string reason = handshake_error == mp::tls_error::handshake_failed ? tls_->last_error()
+                                                                                      : handshake_error.message();
+      return finish(connect_failure::tls_other, fmt::format("TLS handshake with {} failed: {}", origin_.host, reason));
     }
-    const long verify = SSL_get_verify_result(tls_->native_handle());
     if (!verify_ && verify != X509_V_OK)  // wget's warning: the check would have failed
       spdlog::warn("not checking {}'s certificate (--no-check-certificate): {}", origin_.host,
                    certificate_problem(verify, origin_.host));

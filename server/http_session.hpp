@@ -86,7 +86,7 @@ private:
   stream_type stream_;
   server_state& server_;
   std::unique_ptr<mp::tls_session> tls_;                 // HTTPS only
-  std::optional<mp::tls_reader<stream_type>> tls_reader_;
+  std::optional<mp::tls_stream<stream_type>> tls_reader_;
   server_state::registration registration_;
   bool registered_ = false;
   std::string label_;   // "[#3 127.0.0.1:41234]"

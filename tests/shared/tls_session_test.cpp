@@ -135,7 +135,7 @@ TEST(PlainHttp, IsToldApartFromAClientHello) {
 }
 
 // The asynchronous operations over a real loopback connection: handshake on both ends, then
-// a server that answers through tls_reader and a batch of records written in one go.
+// a server that answers through tls_stream and a batch of records written in one go.
 TEST_F(TlsSession, AsyncHandshakeAndReaderOverLoopback) {
   mp::test::loopback_pair pair;
   if (auto error = pair.connect(mp::mptcp_mode::automatic, mp::mptcp_mode::automatic))
@@ -156,7 +156,7 @@ TEST_F(TlsSession, AsyncHandshakeAndReaderOverLoopback) {
   boost::asio::write(pair.client, boost::asio::buffer(ciphertext.data(), ciphertext.size()));
   client.consume_output(ciphertext.size());
 
-  mp::tls_reader<mp::mptcp::socket> reader(pair.server, server);
+  mp::tls_stream<mp::mptcp::socket> reader(pair.server, server);
   std::string received(body.size(), '\0');
   std::size_t got = 0;
   boost::system::error_code read_result;

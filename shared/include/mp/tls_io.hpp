@@ -45,8 +45,8 @@ void send_output(Stream& stream, tls_session& session, Self& self) {
 }
 
 template <class Stream, class Self>
-void receive_input(Stream& stream, tls_session& session, Self& self) {
-  const auto space = session.input_space(tls_read_size);
+void receive_input(Stream& stream, tls_session& session, Self& self, std::size_t size = tls_read_size) {
+  const auto space = session.input_space(size);
   stream.async_read_some(boost::asio::buffer(space.data(), space.size()), std::move(self));
 }
 
@@ -100,6 +100,7 @@ struct tls_read_op {
   Stream& stream;
   tls_session& session;
   MutableBuffers buffers;
+  std::size_t read_size;
   enum { starting, writing, reading, posted } state = starting;
   bool need_input = false;
 
@@ -138,11 +139,20 @@ struct tls_read_op {
       if (need_input) {
         need_input = false;
         state = reading;
-        return receive_input(stream, session, self);
+        return receive_input(stream, session, self, read_size);
       }
       tls_status status;
-      const std::size_t got = session.read(target.data(), target.size(), status);
-      if (got > 0) return finish({}, got);
+      std::size_t got = session.read(target.data(), target.size(), status);
+      if (got > 0) {
+        // One record is at most 16 KiB: decrypt every whole record already received into
+        // the rest of the buffer, so a large read costs one completion, not one per record.
+        while (got < target.size()) {
+          const std::size_t more = session.read(static_cast<char*>(target.data()) + got, target.size() - got, status);
+          if (more == 0) break;  // what stopped it shows again on the next read
+          got += more;
+        }
+        return finish({}, got);
+      }
       if (status == tls_status::closed) return finish(boost::asio::error::eof, 0);
       if (status == tls_status::failed) {
         if (!session.output().empty()) continue;  // send the alert, then fail (below next time)
@@ -150,6 +160,36 @@ struct tls_read_op {
       }
       need_input = true;  // after sending anything the read produced
     }
+  }
+};
+
+template <class Stream, class ConstBuffers>
+struct tls_write_op {
+  Stream& stream;
+  tls_session& session;
+  ConstBuffers buffers;
+  std::size_t plaintext = 0;
+  enum { starting, sending, failing } state = starting;
+
+  template <class Self>
+  void operator()(Self& self, boost::system::error_code ec = {}, std::size_t n = 0) {
+    if (state == failing) return self.complete(ec, 0);
+    if (state == sending) {
+      if (ec) return self.complete(ec, 0);
+      session.consume_output(n);
+      return self.complete({}, plaintext);
+    }
+    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      const boost::asio::const_buffer piece(*it);
+      if (!session.write(piece.data(), piece.size())) {
+        state = failing;  // completes from the executor, not inside the initiating call
+        return boost::asio::post(stream.get_executor(),
+                                 boost::asio::append(std::move(self), make_error_code(tls_error::protocol), 0));
+      }
+      plaintext += piece.size();
+    }
+    state = sending;
+    send_output(stream, session, self);
   }
 };
 
@@ -163,25 +203,35 @@ auto async_tls_handshake(Stream& stream, tls_session& session, bool detect_plain
       detail::tls_handshake_op<Stream>{stream, session, detect_plain_http}, token, stream);
 }
 
-// Plaintext reads for Beast's algorithms (http::async_read and the like). Writes do not go
-// through here: senders encrypt with tls_session::write and send its output in large batches.
+// A stream of plaintext over `Stream` for Beast's algorithms (http::async_read, async_write).
+// A read decrypts every whole record that has arrived, up to the buffer's size, and asks the
+// socket for `read_size` bytes at a time; a write encrypts all it is given and sends it in
+// one go. The server's response_sender bypasses writes here to batch file bytes itself.
 template <class Stream>
-class tls_reader {
+class tls_stream {
 public:
   using executor_type = typename Stream::executor_type;
 
-  tls_reader(Stream& stream, tls_session& session) : stream_(stream), session_(session) {}
+  tls_stream(Stream& stream, tls_session& session, std::size_t read_size = tls_read_size)
+      : stream_(stream), session_(session), read_size_(read_size) {}
   executor_type get_executor() { return stream_.get_executor(); }
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-        detail::tls_read_op<Stream, MutableBuffers>{stream_, session_, buffers}, token, stream_);
+        detail::tls_read_op<Stream, MutableBuffers>{stream_, session_, buffers, read_size_}, token, stream_);
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
+        detail::tls_write_op<Stream, ConstBuffers>{stream_, session_, buffers}, token, stream_);
   }
 
 private:
   Stream& stream_;
   tls_session& session_;
+  std::size_t read_size_;
 };
 
 }  // namespace mp
