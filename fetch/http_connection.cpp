@@ -139,8 +139,7 @@ void http_connection::on_tcp_connected(const error_code& ec) {
   }
   static const unsigned char alpn[] = "\x08http/1.1";
   SSL_set_alpn_protos(ssl, alpn, sizeof alpn - 1);
-  // Bodies are read 256 KiB at a time: 16 records per system call.
-  tls_stream_.emplace(*plain_, *tls_, 256 * 1024);
+  tls_stream_.emplace(*plain_, *tls_);
   plain_->expires_after(connect_timeout_);
   mp::async_tls_handshake(*plain_, *tls_, false, [this](const error_code& handshake_error) {
     plain_->expires_never();
@@ -155,6 +154,8 @@ void http_connection::on_tcp_connected(const error_code& ec) {
     if (!verify_ && verify != X509_V_OK)  // wget's warning: the check would have failed
       spdlog::warn("not checking {}'s certificate (--no-check-certificate): {}", origin_.host,
                    certificate_problem(verify, origin_.host));
+    // From here on OpenSSL receives body bytes straight into its record buffer.
+    tls_->receive_directly_from(plain_->socket().native_handle());
     connected_ = true;
     finish(connect_failure::none, {});
   });

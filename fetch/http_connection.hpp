@@ -5,10 +5,10 @@
 // visit(), which hands the plain or the TLS stream to a generic lambda, so Beast's algorithms
 // work on either. A connection can be reused for the next request to the same origin.
 //
-// TLS runs through mp::tls_session rather than Asio's ssl::stream: a read takes up to 256 KiB
-// of ciphertext from the socket and decrypts every whole record in it into the caller's
-// buffer, where ssl::stream reads 17 KiB and completes once per 16 KiB record (and the
-// downloader then writes the file once per record).
+// TLS runs through mp::tls_session rather than Asio's ssl::stream: OpenSSL receives up to
+// 256 KiB of records straight into its own buffer and a read decrypts every whole record into
+// the caller's buffer, where ssl::stream reads 17 KiB into a buffer of its own, copies it on,
+// and completes once per 16 KiB record (and the downloader wrote the file once per record).
 
 #include "url_target.hpp"
 

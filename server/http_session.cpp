@@ -238,7 +238,8 @@ void http_session::on_read(const error_code& ec) {
   stream_.expires_never();
   if (closed_) return;
   if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
-      ec == boost::asio::error::connection_reset || ec == boost::asio::error::operation_aborted)
+      ec == boost::asio::error::connection_reset || ec == boost::asio::error::operation_aborted ||
+      ec == mp::tls_error::truncated)  // many clients close TLS without close_notify
     return close();
   if (ec == mp::tls_error::protocol) {
     spdlog::debug("{} closed: {}", label_, tls_->last_error());

@@ -4,6 +4,10 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -29,6 +33,7 @@ struct tls_buffer_bio {
     auto* session = session_of(bio);
     const std::size_t available = session->input_end_ - session->input_begin_;
     if (available == 0) {
+      if (session->fd_ >= 0) return receive(bio, session, data, size);
       BIO_set_retry_read(bio);
       return -1;
     }
@@ -37,6 +42,25 @@ struct tls_buffer_bio {
     session->input_begin_ += n;
     if (session->input_begin_ == session->input_end_) session->input_begin_ = session->input_end_ = 0;
     return static_cast<int>(n);
+  }
+
+  // Direct mode: straight from the socket into OpenSSL's buffer.
+  static int receive(BIO* bio, tls_session* session, char* data, int size) {
+    for (;;) {
+      const ssize_t n = ::recv(session->fd_, data, static_cast<std::size_t>(std::max(size, 0)), MSG_DONTWAIT);
+      if (n > 0) return static_cast<int>(n);
+      if (n == 0) {
+        session->socket_closed_ = true;
+        return 0;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        BIO_set_retry_read(bio);
+        return -1;
+      }
+      session->socket_errno_ = errno;
+      return -1;
+    }
   }
 
   static long control(BIO* bio, int command, long, void*) {
@@ -99,6 +123,13 @@ std::span<char> tls_session::input_space(std::size_t at_least) {
   }
   if (input_.size() - input_end_ < at_least) input_.resize(input_end_ + at_least);
   return {input_.data() + input_end_, input_.size() - input_end_};
+}
+
+void tls_session::receive_directly_from(int fd) {
+  fd_ = fd;
+  // Let OpenSSL ask for as much as its buffer holds, not one record header and body at a time.
+  SSL_set_read_ahead(ssl_, 1);
+  SSL_set_default_read_buffer_len(ssl_, 256 * 1024);
 }
 
 void tls_session::consume_output(std::size_t n) noexcept {
@@ -204,6 +235,7 @@ public:
       case tls_error::handshake_failed: return "TLS handshake failed";
       case tls_error::plain_http: return "plain HTTP sent to the HTTPS port";
       case tls_error::protocol: return "TLS protocol error";
+      case tls_error::truncated: return "the TLS stream ended without close_notify (possibly cut short)";
     }
     return "unknown TLS error";
   }

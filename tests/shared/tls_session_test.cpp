@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -193,6 +194,75 @@ TEST_F(TlsSession, AsyncHandshakeDetectsPlainHttp) {
   pair.io.run();
   EXPECT_EQ(result, mp::make_error_code(mp::tls_error::plain_http));
   EXPECT_EQ(server.input().substr(0, 3), "GET");
+}
+
+}  // namespace
+
+namespace {
+
+// Direct receiving: after the handshake (in memory here) OpenSSL takes the records from the
+// socket itself; the stream's small waiting reads and its own receives together must yield
+// every byte, and a socket that ends without close_notify is reported as truncated.
+TEST_F(TlsSession, DirectReceivingGetsEveryByteAndSeesTruncation) {
+  mp::test::loopback_pair pair;
+  if (auto error = pair.connect(mp::mptcp_mode::automatic, mp::mptcp_mode::automatic))
+    GTEST_SKIP() << *error;
+  ASSERT_EQ(handshake_in_memory(client, server), tls_status::ok);
+  client.receive_directly_from(pair.client.native_handle());
+
+  std::string body(3 * 1024 * 1024 + 333, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i % 251);
+  ASSERT_TRUE(server.write(body.data(), body.size()));
+  const std::string ciphertext(server.output());
+  server.consume_output(ciphertext.size());
+  std::thread sender([&] {
+    boost::asio::write(pair.server, boost::asio::buffer(ciphertext));
+    pair.server.shutdown(mp::mptcp::socket::shutdown_send);  // no close_notify before the end
+  });
+
+  mp::tls_stream<mp::mptcp::socket> stream(pair.client, client);
+  std::string received(body.size(), '\0');
+  boost::system::error_code result;
+  boost::asio::async_read(stream, boost::asio::buffer(received),
+                          [&](const boost::system::error_code& ec, std::size_t) { result = ec; });
+  pair.io.run();
+  pair.io.restart();
+  ASSERT_FALSE(result) << result.message();
+  EXPECT_TRUE(received == body);
+
+  char one;
+  stream.async_read_some(boost::asio::buffer(&one, 1),
+                         [&](const boost::system::error_code& ec, std::size_t) { result = ec; });
+  pair.io.run();
+  sender.join();
+  EXPECT_EQ(result, mp::make_error_code(mp::tls_error::truncated)) << result.message();
+}
+
+// Buffered (the server's way) the same end is reported the same.
+TEST_F(TlsSession, BufferedReadingSeesTruncation) {
+  mp::test::loopback_pair pair;
+  if (auto error = pair.connect(mp::mptcp_mode::automatic, mp::mptcp_mode::automatic))
+    GTEST_SKIP() << *error;
+  ASSERT_EQ(handshake_in_memory(client, server), tls_status::ok);
+  ASSERT_TRUE(client.write("GET", 3));
+  boost::asio::write(pair.client, boost::asio::buffer(client.output().data(), client.output().size()));
+  pair.client.shutdown(mp::mptcp::socket::shutdown_send);
+  mp::tls_stream<mp::mptcp::socket> stream(pair.server, server);
+  char buffer[16];
+  std::size_t got = 0;
+  boost::system::error_code result;
+  stream.async_read_some(boost::asio::buffer(buffer), [&](const boost::system::error_code& ec, std::size_t n) {
+    result = ec;
+    got = n;
+  });
+  pair.io.run();
+  pair.io.restart();
+  EXPECT_FALSE(result);
+  EXPECT_EQ(std::string(buffer, got), "GET");
+  stream.async_read_some(boost::asio::buffer(buffer),
+                         [&](const boost::system::error_code& ec, std::size_t) { result = ec; });
+  pair.io.run();
+  EXPECT_EQ(result, mp::make_error_code(mp::tls_error::truncated)) << result.message();
 }
 
 }  // namespace

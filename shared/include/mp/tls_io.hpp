@@ -24,6 +24,7 @@ enum class tls_error {
   handshake_failed = 1,  // the reason is the session's last_error()
   plain_http,            // the client spoke plain HTTP to a TLS port
   protocol,              // a failure after the handshake (bad record, alert)
+  truncated,             // the stream ended without close_notify: what came may be cut short
 };
 
 const boost::system::error_category& tls_category() noexcept;
@@ -46,6 +47,10 @@ void send_output(Stream& stream, tls_session& session, Self& self) {
 
 template <class Stream, class Self>
 void receive_input(Stream& stream, tls_session& session, Self& self, std::size_t size = tls_read_size) {
+  // Receiving directly, this read only waits (under the stream's timeout) for the socket to
+  // have data: the little it takes goes first, OpenSSL receives the rest itself.
+  constexpr std::size_t wake_size = 512;
+  if (session.receives_directly()) size = wake_size;
   const auto space = session.input_space(size);
   stream.async_read_some(boost::asio::buffer(space.data(), space.size()), std::move(self));
 }
@@ -110,6 +115,8 @@ struct tls_read_op {
       if (ec) return self.complete(ec, 0);
       session.consume_output(n);
     } else if (state == reading) {
+      // The socket's end before close_notify: the peer (or someone between) cut the stream.
+      if (ec == boost::asio::error::eof) return self.complete(make_error_code(tls_error::truncated), 0);
       if (ec) return self.complete(ec, 0);
       session.commit_input(n);
     } else if (state == posted) {
@@ -156,7 +163,9 @@ struct tls_read_op {
       if (status == tls_status::closed) return finish(boost::asio::error::eof, 0);
       if (status == tls_status::failed) {
         if (!session.output().empty()) continue;  // send the alert, then fail (below next time)
-        return finish(make_error_code(tls_error::protocol), 0);
+        if (session.socket_error())
+          return finish(boost::system::error_code(session.socket_error(), boost::system::system_category()), 0);
+        return finish(make_error_code(session.socket_closed() ? tls_error::truncated : tls_error::protocol), 0);
       }
       need_input = true;  // after sending anything the read produced
     }

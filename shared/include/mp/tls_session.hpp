@@ -5,6 +5,10 @@
 // one send (Asio's ssl::stream writes every 16 KiB record with a system call of its own), and
 // the whole exchange can be tested in memory. OpenSSL does the protocol; this class only moves
 // bytes between it and two buffers.
+//
+// One exception, for bulk downloads: receive_directly_from(fd) lets OpenSSL, once the input
+// buffer is empty, receive from the (non-blocking) socket straight into its own record buffer,
+// 256 KiB at a time: the bytes are not copied through the input buffer first.
 
 #include <openssl/ssl.h>
 
@@ -59,6 +63,14 @@ public:
   // Queues close_notify.
   void close();
 
+  // Direct receiving (see above). Reads stop with want_input when the socket is empty; the
+  // caller waits for it (a small read through input_space does) and reads again.
+  void receive_directly_from(int fd);
+  bool receives_directly() const noexcept { return fd_ >= 0; }
+  // In direct mode: the socket's own end (the peer closed it) or error, once met.
+  bool socket_closed() const noexcept { return socket_closed_; }
+  int socket_error() const noexcept { return socket_errno_; }
+
   // Gives the buffers' memory back once they are empty, so an idle connection holds little.
   void release_buffers();
 
@@ -74,6 +86,9 @@ private:
   std::size_t input_begin_ = 0, input_end_ = 0;
   std::string output_;
   std::size_t output_sent_ = 0;
+  int fd_ = -1;
+  bool socket_closed_ = false;
+  int socket_errno_ = 0;
   std::string last_error_;
 };
 
