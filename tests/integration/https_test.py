@@ -152,6 +152,17 @@ class HttpsTest(unittest.TestCase):
         result = curl(self.url("small.txt"))  # no --cacert: the system store does not know our CA
         self.assertEqual(result.returncode, 60, result.stderr)
 
+    def test_the_system_store_is_a_hashed_directory(self):
+        # SSL_CERT_DIR stands in for /etc/ssl/certs: the CA found there by its hash link.
+        store = os.path.join(self.out, "certs")
+        os.mkdir(store)
+        shutil.copy(PKI["ca"], os.path.join(store, "test-ca.pem"))
+        subprocess.run(["openssl", "rehash", store], check=True, capture_output=True)
+        env = dict(os.environ, SSL_CERT_DIR=store)
+        result = subprocess.run([common.MPFETCH, self.url("small.txt"), "-O", os.path.join(self.out, "s")],
+                                capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
     def test_verification_failures_exit_5_with_the_reason(self):
         result = fetch(self.url("small.txt"), "-O", os.path.join(self.out, "a"))
         self.assertEqual(result.returncode, 5, result.stderr)
