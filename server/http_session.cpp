@@ -8,7 +8,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/read.hpp>
 
-#include <boost/range/iterator_range.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -33,16 +32,6 @@ constexpr std::size_t first_read_size = 4096;
 std::string_view header_value(const http::fields& fields, http::field name) {
   const auto it = fields.find(name);
   return it == fields.end() ? std::string_view{} : std::string_view(it->value().data(), it->value().size());
-}
-
-// A list header sent as several lines is one list (RFC 9110 §5.3): join them with ", ".
-std::string joined_header(const http::fields& fields, http::field name) {
-  std::string joined;
-  for (const auto& line : boost::make_iterator_range(fields.equal_range(name))) {
-    if (!joined.empty()) joined += ", ";
-    joined.append(line.value().data(), line.value().size());
-  }
-  return joined;
 }
 
 body_method choose_body_method(const server_config& config, bool mptcp) {
@@ -270,44 +259,12 @@ void http_session::on_read(const error_code& ec) {
 void http_session::handle_request() {
   const auto& request = parser_->get();
   keep_alive_ = request.keep_alive() && !server_.stopping();
-  if (request.version() >= 20 || request.version() < 10)
-    return answer_error(http::status::http_version_not_supported);
-  // Framing that two parsers could read differently is how requests get smuggled past a
-  // proxy (RFC 9112 §6.1, §6.3): Transfer-Encoding that is not "chunked" last, chunked on
-  // HTTP/1.0, or Transfer-Encoding together with Content-Length. Refuse and close.
-  const bool has_transfer_encoding = request.find(http::field::transfer_encoding) != request.end();
-  if (has_transfer_encoding &&
-      (!parser_->chunked() || request.version() < 11 ||
-       request.find(http::field::content_length) != request.end())) {
-    keep_alive_ = false;
-    return answer_error(http::status::bad_request);
+  if (const auto refused = refuse_request(request, parser_->chunked(), server_.config.target_limit)) {
+    if (refused->close) keep_alive_ = false;
+    return answer_error(refused->status);
   }
-  if (request.target().size() > server_.config.target_limit) return answer_error(http::status::uri_too_long);
-  const auto hosts = request.count(http::field::host);
-  if ((request.version() >= 11 && hosts == 0) || hosts > 1)
-    return answer_error(http::status::bad_request);  // RFC 9112 §3.2: exactly one Host in 1.1
-  if (request.method() != http::verb::get && request.method() != http::verb::head)
-    return answer_error(http::status::method_not_allowed);
-
-  request_view view;
-  view.head = request.method() == http::verb::head;
-  view.target = std::string_view(request.target().data(), request.target().size());
-  // Absolute form ("GET http://host/path"), which servers must accept (RFC 9112 §3.2.2):
-  // the path and query are what we serve.
-  if (view.target.rfind("http://", 0) == 0 || view.target.rfind("https://", 0) == 0) {
-    const auto path_start = view.target.find('/', view.target.find("//") + 2);
-    view.target = path_start == std::string_view::npos ? std::string_view("/") : view.target.substr(path_start);
-  }
-  view.version = request.version();
-  if_match_ = joined_header(request, http::field::if_match);
-  if_none_match_ = joined_header(request, http::field::if_none_match);
-  view.if_match = if_match_;
-  view.if_none_match = if_none_match_;
-  view.if_modified_since = header_value(request, http::field::if_modified_since);
-  view.if_unmodified_since = header_value(request, http::field::if_unmodified_since);
-  view.if_range = header_value(request, http::field::if_range);
-  view.range = header_value(request, http::field::range);
-  send(plan_static_response(view, server_.root.get(), server_.config));
+  admit_request(request, admitted_);
+  send(plan_static_response(admitted_.view, server_.root.get(), server_.config));
 }
 
 void http_session::answer_error(http::status status) {

@@ -4,6 +4,7 @@
 // the chain of completion handlers, each holding a shared_ptr to it. All of its handlers run
 // on one single-threaded io_context, so it needs no locks.
 
+#include "request_admission.hpp"
 #include "response_sender.hpp"
 #include "server_state.hpp"
 #include "static_responder.hpp"
@@ -93,7 +94,7 @@ private:
   std::string client_;  // "127.0.0.1"
   bool mptcp_ = false;
   std::uint32_t token_ = 0;  // MPTCP token, 0 for TCP
-  std::string if_match_, if_none_match_;  // joined header lines of the current request
+  admitted_request admitted_;  // the current request as the responder sees it
   boost::beast::flat_buffer buffer_;
   std::optional<request_parser> parser_;
   response_plan plan_;
