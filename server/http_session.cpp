@@ -332,7 +332,9 @@ void http_session::send(response_plan plan) {
     spdlog::debug("{} sending {} by {} over {}{}", label_, mp::format_bytes(plan_.file_bytes),
                   to_string(method), mptcp_ ? "MPTCP" : "TCP", tls_ ? " with TLS" : "");
   sender_.start(stream_.socket(), std::move(pieces), plan_.file.fd.get(), method, shared_from_this(),
-                [self = shared_from_this()](const error_code& ec) { self->on_sent(ec); }, tls_.get());
+                // `this`, not a shared_ptr: the sender is ours, so a strong reference kept in it
+                // would be a cycle; its pending handlers hold the session while it sends.
+                [this](const error_code& ec) { on_sent(ec); }, tls_.get());
 }
 
 void http_session::on_sent(const error_code& ec) {

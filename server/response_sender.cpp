@@ -142,7 +142,7 @@ void response_sender::step() {
   const std::uint64_t sent_before = total_sent_;
   while (current_ < pieces_.size()) {
     if (total_sent_ - sent_before >= bytes_per_turn) {
-      boost::asio::post(socket_->get_executor(), [this, owner = owner_] {
+      boost::asio::post(socket_->get_executor(), [this, owner = owner_.lock()] {
         if (done_) step();
       });
       return;
@@ -173,7 +173,7 @@ void response_sender::tls_step() {
     }
     if (current_ >= pieces_.size()) return complete({});
     if (wire_sent_ - sent_before >= bytes_per_turn) {
-      boost::asio::post(socket_->get_executor(), [this, owner = owner_] {
+      boost::asio::post(socket_->get_executor(), [this, owner = owner_.lock()] {
         if (done_) step();
       });
       return;
@@ -256,7 +256,7 @@ void response_sender::wait_writable() {
   // A client that stops reading must not hold the connection forever (nginx's send_timeout).
   const std::uint64_t generation = ++wait_generation_;
   stall_timer_->expires_after(send_timeout_);
-  stall_timer_->async_wait([this, owner = owner_, generation](const boost::system::error_code& ec) {
+  stall_timer_->async_wait([this, owner = owner_.lock(), generation](const boost::system::error_code& ec) {
     // Cancelled, or fired in the same turn as the wait completed: not a stall of this wait.
     if (ec || generation != wait_generation_ || !done_) return;
     stalled_ = true;
@@ -264,7 +264,7 @@ void response_sender::wait_writable() {
     socket_->cancel(ignored);
   });
   socket_->async_wait(mp::mptcp::socket::wait_write,
-                      [this, owner = owner_](const boost::system::error_code& ec) {
+                      [this, owner = owner_.lock()](const boost::system::error_code& ec) {
                         ++wait_generation_;
                         stall_timer_->cancel();
                         if (!done_) return;  // aborted meanwhile
@@ -289,7 +289,9 @@ void response_sender::complete(const boost::system::error_code& ec) {
   pieces_.clear();
   auto done = std::move(done_);
   done_ = nullptr;
-  auto owner = std::move(owner_);  // released after `done`, which may drop the last other owner
+  // Held until `done` returns, which may drop the last other owner.
+  auto owner = owner_.lock();
+  owner_.reset();
   if (done) done(ec);
 }
 

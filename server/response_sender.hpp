@@ -81,7 +81,10 @@ private:
   std::optional<boost::asio::steady_timer> stall_timer_;
   bool stalled_ = false;
   std::uint64_t wait_generation_ = 0;  // a stall timer from an earlier wait must not act
-  std::shared_ptr<void> owner_;
+  // Weak: the session owns this sender, so a strong reference here would be a cycle that
+  // outlives an io_context destroyed with the transfer pending. The pending handlers hold
+  // strong ones.
+  std::weak_ptr<void> owner_;
   mp::mptcp::socket* socket_ = nullptr;
   std::vector<response_piece> pieces_;
   std::size_t current_ = 0;
