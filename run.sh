@@ -2,7 +2,10 @@
 # One entry point for people and CI.
 #   ./run.sh deps    install missing Debian packages (quiet when all are present)
 #   ./run.sh build   deps + configure + build (binaries in build/bin/)
-#   ./run.sh test    build + every test through ctest
+#   ./run.sh test    build + every test through ctest, then all of it again under
+#                    AddressSanitizer + UndefinedBehaviorSanitizer with the fuzz targets (sanitize)
+#   ./run.sh sanitize  only the sanitizer run: clang, ASan+UBSan, libFuzzer targets, in build-sanitize/
+#   ./run.sh tsan    ThreadSanitizer build (build-tsan/) and the tests of the multi-threaded server
 #   ./run.sh demo    build + the failover demo: a 1 GiB download over two shaped paths in network
 #                    namespaces, one path cut and restored mid-transfer, SHA-256 checked
 set -euo pipefail
@@ -13,6 +16,8 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libssl-dev libspdlog-dev libgtest-dev libcli11-dev
   iproute2 nftables strace procps util-linux curl wget python3
   nginx-light  # the reference the comparison test and the benchmark measure us against
+  openssl ca-certificates  # the HTTPS tests make their certificates with the openssl command
+  clang  # sanitizer builds and the libFuzzer targets
 )
 build_dir=${BUILD_DIR:-build}
 
@@ -54,6 +59,54 @@ run_tests() {
   build
   # ctest prints its own summary ("100% tests passed, 0 tests failed out of N").
   ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 600
+  sanitize
+}
+
+# sanitizer_build DIR SANITIZERS [CMAKE ARGS...]: configures and builds DIR with clang
+sanitizer_build() {
+  local dir=$1 sanitizers=$2; shift 2
+  local werror=OFF
+  [[ ${CI:-} == true ]] && werror=ON
+  CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_WERROR="$werror" \
+    -DBUILD_TESTING=ON -DMP_SANITIZE="$sanitizers" "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}
+
+# sanitizer_ctest DIR [CTEST ARGS...]: runs ctest with every sanitizer report going to a file
+# under DIR/sanitizer-logs (a report also stops the program, so its test fails), and fails
+# when any report was written, showing them: a server that only leaks at exit is caught too.
+sanitizer_ctest() {
+  local dir=$1; shift
+  local logs=$PWD/$dir/sanitizer-logs
+  rm -rf "$logs"; mkdir -p "$logs"
+  local status=0
+  ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan" \
+    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$logs/tsan" \
+    ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 900 "$@" || status=$?
+  if compgen -G "$logs/*" >/dev/null; then
+    echo "run.sh: sanitizer reports in $logs:"
+    for report in "$logs"/*; do echo "--- $report"; head -60 "$report"; done
+    status=1
+  else
+    echo "run.sh: no sanitizer reports"
+  fi
+  return "$status"
+}
+
+# Unit, integration and short fuzz runs under AddressSanitizer + UndefinedBehaviorSanitizer.
+sanitize() {
+  deps
+  echo "run.sh: the tests again under AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/)"
+  sanitizer_build build-sanitize address,undefined -DMP_FUZZ=ON -DMP_FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+  sanitizer_ctest build-sanitize
+}
+
+# ThreadSanitizer: the unit tests and the server's integration tests (its worker threads
+# share the server state, the access log and the path-manager labels).
+tsan() {
+  deps
+  sanitizer_build build-tsan thread
+  sanitizer_ctest build-tsan -R "^(Server|Pm|Response|Static|Tls|integration[.]server|integration[.]two_subflows|integration[.]https)"
 }
 
 # The main job: the two-path failover demo in network namespaces (lab/failover_demo.sh).
@@ -106,6 +159,8 @@ case ${1:-} in
   deps) deps ;;
   build) build ;;
   test) run_tests ;;
+  sanitize) sanitize ;;
+  tsan) tsan ;;
   demo) demo ;;
-  *) echo "usage: $0 deps|build|test|demo" >&2; exit 2 ;;
+  *) echo "usage: $0 deps|build|test|sanitize|tsan|demo" >&2; exit 2 ;;
 esac

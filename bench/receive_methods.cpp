@@ -433,7 +433,10 @@ int main(int argc, char** argv) {
     for (const auto& [pname, proto] : ps) {
       for (const auto& c : cases) {
         const auto& all = results[{sk.name, pname, c.spec}];
-        const auto [v, quiet] = bench::quiet_or_all(all);
+        // Named copies, not a structured binding: clang 14 cannot capture bindings in lambdas.
+        const auto chosen = bench::quiet_or_all(all);
+        const auto& v = chosen.used;
+        const auto quiet = chosen.quiet;
         auto mb = [&](double s) { return static_cast<double>(size) / s / 1e6; };
         auto mm = std::minmax_element(v.begin(), v.end(), [](auto& x, auto& y) { return x.write_s > y.write_s; });
         std::printf("| %s | %s | `%s` | %.0f | %.0f | %.0f | %s | %.2f | %s | %.0f | %.0f | %.0f | %.2f | %zu/%zu |\n",

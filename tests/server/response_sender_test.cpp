@@ -58,7 +58,11 @@ struct sender_case {
 class ResponseSender : public ::testing::TestWithParam<sender_case> {};
 
 TEST_P(ResponseSender, DeliversEveryPieceInOrder) {
-  const auto [method, mode, slow_reader, tls] = GetParam();
+  // Plain names, not a structured binding: clang 14 cannot capture bindings in lambdas.
+  const sender_case param = GetParam();
+  const body_method method = param.method;
+  const mp::mptcp_mode mode = param.mode;
+  const bool slow_reader = param.slow_reader, tls = param.tls;
   std::mt19937 random(7);
   std::string content(3 * 1024 * 1024 + 12345, '\0');
   for (auto& c : content) c = static_cast<char>(random());
