@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""mpserve under faults, on real processes and sockets over loopback, each bounded in time:
+
+- a file truncated while it is sent: the response is cut off (never padded), the server lives on;
+- a file deleted while it is sent: the open descriptor still sends it whole;
+- clients that reset mid-transfer (TCP and MPTCP): no descriptor stays behind;
+- running out of descriptors: accept pauses and resumes without spinning;
+- 500 connections sending their header a byte at a time: others are answered within a second;
+- FIFOs and device files in the served directory are refused at once, never opened to block.
+
+usage: server_faults_test.py MPSERVE      (exit 0 pass, 1 fail)
+"""
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import server_lifecycle_test as lifecycle  # noqa: E402  (Server, get, read_response_head)
+
+MiB = 1 << 20
+IPPROTO_MPTCP = 262
+
+
+def content_length(head):
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line.split(b":", 1)[1])
+    return None
+
+
+def read_until_closed(sock, already, deadline_seconds):
+    """Reads until the server closes; returns (body bytes received, seconds taken)."""
+    total = len(already)
+    started = time.time()
+    sock.settimeout(deadline_seconds)
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            return total, time.time() - started
+        total += len(chunk)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class FaultsTest(lifecycle.LifecycleTest):
+    def body_start(self, sock, path):
+        """Sends GET, returns (Content-Length, body bytes that came with the head)."""
+        lifecycle.get(sock, path)
+        data = lifecycle.read_response_head(sock)
+        head, _, rest = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head)
+        return content_length(head), rest
+
+    def make_file(self, name, size):
+        path = os.path.join(self.root, name)
+        with open(path, "wb") as f:
+            f.write(os.urandom(size))
+        return path
+
+    def test_a_file_truncated_while_sent_is_cut_off_not_padded(self):
+        path = self.make_file("shrinking.bin", 64 * MiB)
+        server = self.start()
+        for family_protocol in (0, IPPROTO_MPTCP):  # sendfile for TCP clients, copy for MPTCP
+            with open(path, "r+b") as f:  # back to full size for the second round
+                f.truncate(64 * MiB)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, family_protocol)
+            self.addCleanup(sock.close)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            sock.connect(("127.0.0.1", server.port))
+            length, first = self.body_start(sock, b"/shrinking.bin")
+            self.assertEqual(length, 64 * MiB)
+            os.truncate(path, 1 * MiB)
+            got, seconds = read_until_closed(sock, first, 20)
+            self.assertLess(got, length, "the response must end short, not be padded")
+            self.assertLess(seconds, 20)
+            sock.close()
+        # The server is still there and serves others.
+        with server.connect(cleanup=self.addCleanup) as sock:
+            lifecycle.get(sock, b"/small.txt")
+            self.assertTrue(lifecycle.read_response_head(sock).startswith(b"HTTP/1.1 200 "))
+        self.assertIn("transfer aborted", server.errors())
+
+    def test_a_file_deleted_while_sent_is_sent_whole(self):
+        path = self.make_file("leaving.bin", 32 * MiB)
+        server = self.start()
+        sock = server.connect(timeout=20, cleanup=self.addCleanup)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        length, first = self.body_start(sock, b"/leaving.bin")
+        os.unlink(path)
+        received = len(first)
+        while received < length:
+            chunk = sock.recv(1 << 20)
+            self.assertTrue(chunk, "closed after %d of %d bytes" % (received, length))
+            received += len(chunk)
+        self.assertEqual(received, length)
+        lifecycle.get(sock, b"/leaving.bin")  # and now it is gone
+        self.assertTrue(lifecycle.read_response_head(sock).startswith(b"HTTP/1.1 404 "))
+
+    def test_resets_mid_transfer_leave_no_descriptors(self):
+        server = self.start()
+        with server.connect(cleanup=self.addCleanup) as sock:  # warm up
+            lifecycle.get(sock, b"/small.txt", b"Connection: close\r\n")
+            while sock.recv(4096):
+                pass
+        time.sleep(0.2)
+        baseline = server.descriptors()
+        for i in range(60):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP if i % 2 else 0)
+            sock.settimeout(5)
+            sock.connect(("127.0.0.1", server.port))
+            lifecycle.get(sock, b"/big.bin")
+            sock.recv(100000)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()  # a reset, with most of the body still unsent
+        deadline = time.time() + 10
+        while time.time() < deadline and server.descriptors() > baseline:
+            time.sleep(0.2)
+        self.assertEqual(server.descriptors(), baseline)
+        with server.connect(cleanup=self.addCleanup) as sock:
+            lifecycle.get(sock, b"/small.txt")
+            self.assertTrue(lifecycle.read_response_head(sock).startswith(b"HTTP/1.1 200 "))
+
+    def test_out_of_descriptors_accept_pauses_without_spinning_and_resumes(self):
+        server = self.start("--threads", "1", "--header-timeout", "60")
+        # Lower the running server's descriptor limit (prlimit), leaving room for ~20 clients.
+        limit = server.descriptors() + 20
+        subprocess.run(["prlimit", "--pid", str(server.process.pid), "--nofile=%d:%d" % (limit, limit)],
+                       check=True)
+        idle = []
+        for _ in range(40):  # the kernel's backlog takes them all; mpserve can take ~20
+            sock = server.connect(timeout=5)
+            self.addCleanup(sock.close)
+            idle.append(sock)
+        time.sleep(0.5)
+        before = cpu_seconds(server.process.pid)
+        time.sleep(2)
+        used = cpu_seconds(server.process.pid) - before
+        self.assertLess(used, 0.3, "accept must pause on EMFILE, not spin")
+        self.assertIn("Too many open files", server.errors())
+        waiting = idle[-1]  # still in the backlog
+        for sock in idle[:30]:
+            sock.close()
+        lifecycle.get(waiting, b"/small.txt")
+        waiting.settimeout(5)
+        self.assertTrue(lifecycle.read_response_head(waiting).startswith(b"HTTP/1.1 200 "))
+
+    def test_slow_header_connections_do_not_delay_others(self):
+        server = self.start("--header-timeout", "30")
+        slow = []
+        for _ in range(500):
+            sock = server.connect(timeout=5)
+            self.addCleanup(sock.close)
+            slow.append(sock)
+        request = b"GET /small.txt HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100 + b"\r\n\r\n"
+        worst = 0.0
+        started = time.time()
+        sent = 0
+        while time.time() - started < 6:  # bounded: 6 s of drip-feeding
+            for sock in slow:
+                sock.send(request[sent:sent + 1])
+            sent += 1
+            t0 = time.time()
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as fast:
+                lifecycle.get(fast, b"/small.txt", b"Connection: close\r\n")
+                self.assertTrue(lifecycle.read_response_head(fast).startswith(b"HTTP/1.1 200 "))
+            worst = max(worst, time.time() - t0)
+            time.sleep(0.5)
+        self.assertLess(worst, 1.0, "a normal request waited %.2f s" % worst)
+        self.assertIsNone(server.process.poll())
+
+    def test_fifos_and_devices_are_refused_at_once(self):
+        os.mkfifo(os.path.join(self.root, "pipe"))
+        os.symlink("/dev/zero", os.path.join(self.root, "zero"))
+        server = self.start("--follow-symlinks")
+        for path in (b"/pipe", b"/zero"):
+            with server.connect(timeout=5, cleanup=self.addCleanup) as sock:
+                t0 = time.time()
+                lifecycle.get(sock, path)
+                head = lifecycle.read_response_head(sock)
+                self.assertTrue(head.startswith(b"HTTP/1.1 403 "), head)
+                self.assertLess(time.time() - t0, 2)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: server_faults_test.py MPSERVE")
+    lifecycle.MPSERVE = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
