@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -31,6 +32,24 @@ int fail(const std::string& message) {
 
 std::string url_host(const asio::ip::address& address) {
   return address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+}
+
+// Every connection holds a descriptor, and the usual soft limit (1024) is far below what a
+// server meets: take the hard limit, as servers commonly do at start (nginx has
+// worker_rlimit_nofile for it), and say so when even that is below --max-connections.
+void raise_descriptor_limit(std::size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    const rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
+  }
+  constexpr rlim_t reserve = 64;  // listener, log files, netlink, files being sent
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + reserve)
+    spdlog::warn("descriptor limit {} is below --max-connections {} + {}: past about {} connections, "
+                 "accepting pauses until one closes (raise it with ulimit -n)",
+                 limit.rlim_cur, max_connections, reserve, limit.rlim_cur > reserve ? limit.rlim_cur - reserve : 0);
 }
 
 std::chrono::milliseconds seconds_to_ms(double seconds) {
@@ -146,6 +165,7 @@ int main(int argc, char** argv) {
   mpserve::server_state server(config, std::move(root), std::move(access));
   server.tls_context = tls_context.get();
 
+  raise_descriptor_limit(config.max_connections);
   asio::io_context io;  // accepting, signals, path-manager events
   std::vector<std::unique_ptr<asio::io_context>> workers;
   std::vector<asio::io_context*> worker_pointers;

@@ -4,7 +4,8 @@
 - a file truncated while it is sent: the response is cut off (never padded), the server lives on;
 - a file deleted while it is sent: the open descriptor still sends it whole;
 - clients that reset mid-transfer (TCP and MPTCP): no descriptor stays behind;
-- running out of descriptors: accept pauses and resumes without spinning;
+- running out of descriptors: accept pauses and resumes without spinning; the soft limit is
+  raised to the hard one at start, with a warning when that is below --max-connections;
 - 500 connections sending their header a byte at a time: others are answered within a second;
 - FIFOs and device files in the served directory are refused at once, never opened to block.
 
@@ -152,6 +153,21 @@ class FaultsTest(lifecycle.LifecycleTest):
         lifecycle.get(waiting, b"/small.txt")
         waiting.settimeout(5)
         self.assertTrue(lifecycle.read_response_head(waiting).startswith(b"HTTP/1.1 200 "))
+
+    def test_the_descriptor_limit_is_raised_to_the_hard_limit(self):
+        for soft, hard, warned in ((512, 8192, False), (256, 1000, True)):
+            process = subprocess.Popen(["prlimit", "--nofile=%d:%d" % (soft, hard), lifecycle.MPSERVE, "--port", "0",
+                                        "--bind", "127.0.0.1", "-d", self.root],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                self.assertIn(b"Serving HTTP", process.stdout.readline())
+                with open("/proc/%d/limits" % process.pid) as f:
+                    line = next(l for l in f if l.startswith("Max open files"))
+                self.assertEqual(line.split()[3:5], [str(hard), str(hard)])
+            finally:
+                process.terminate()
+                _, errors = process.communicate(timeout=15)
+            self.assertEqual(b"descriptor limit 1000 is below --max-connections" in errors, warned, errors)
 
     def test_slow_header_connections_do_not_delay_others(self):
         server = self.start("--header-timeout", "30")
