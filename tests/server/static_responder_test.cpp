@@ -111,6 +111,19 @@ TEST_F(StaticResponder, RefusalsAndAbsences) {
   EXPECT_EQ(get("/outside").header.result(), http::status::ok);
 }
 
+// A directory name cannot split the response: the redirect's Location is built from the
+// decoded name, percent-encoded again, so CR and LF never reach a header.
+TEST_F(StaticResponder, NamesCannotSplitTheResponseThroughARedirect) {
+  fs::create_directories(root_path_ / "evil\r\nSet-Cookie: x=1");
+  auto plan = get("/evil%0D%0ASet-Cookie:%20x=1?q=%0D");
+  EXPECT_EQ(plan.header.result(), http::status::moved_permanently);
+  EXPECT_EQ(header(plan, http::field::location), "/evil%0D%0ASet-Cookie%3A%20x%3D1/?q=%0D");
+  for (const auto& field : plan.header) {
+    const auto value = field.value();
+    EXPECT_EQ(value.find_first_of("\r\n"), std::string_view::npos) << field.name_string();
+  }
+}
+
 TEST_F(StaticResponder, RangesBecomeFileRangesAndMultipartPieces) {
   auto single = get("/disk.iso", "bytes=10-19");
   EXPECT_EQ(single.header.result(), http::status::partial_content);
