@@ -53,10 +53,15 @@ require_free_port "$port"
   --access-log off > "$work/server.log" 2>&1 &
 srv_pid=$!
 wait_listening "$port" || { cat "$work/server.log" >&2; exit 1; }
+# Warm-up: each worker thread's event loop makes its epoll, eventfd and timerfd on its first
+# connection; the baseline is taken after every worker has had one.
+for _ in $(seq $(($(nproc) * 2))); do curl -s -o /dev/null "http://127.0.0.1:$port/1k.bin"; done
 sleep 0.2
 fds() { find "/proc/$srv_pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 rss_kib() { awk '/^VmRSS/{print $2}' "/proc/$srv_pid/status"; }
 fd_before=$(fds) rss_before=$(rss_kib)
+fd_list() { find "/proc/$srv_pid/fd" -mindepth 1 -maxdepth 1 -printf '%f %l\n' 2>/dev/null | sort; }
+fd_list > "$work/fds.before"
 
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); $(nproc) CPUs; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "load: wrk -c$connections for ${seconds}s on a 1 KiB file + $downloads x $bytes-byte downloads (curl under mptcpize)"
@@ -103,7 +108,12 @@ status=0
 [[ -n $requests ]] || { echo "FAIL: wrk did not run:"; cat "$work/wrk.out"; status=1; }
 ((${socket_errors:-0} == 0 && ${non2xx:-0} == 0)) || { echo "FAIL: failed requests"; status=1; }
 ((failed_downloads == 0)) || { echo "FAIL: $failed_downloads downloads failed"; status=1; }
-((fd_after <= fd_before)) || { echo "FAIL: descriptors leaked ($fd_before -> $fd_after)"; status=1; }
+if ((fd_after > fd_before)); then
+  echo "FAIL: descriptors leaked ($fd_before -> $fd_after); new ones, and the port's sockets:"
+  fd_list | comm -13 "$work/fds.before" -
+  ss -tanMH "( sport = :$port )" | awk '{print $1}' | sort | uniq -c
+  status=1
+fi
 ((rss_peak / 1024 <= max_rss_mib)) || { echo "FAIL: peak memory over $max_rss_mib MiB"; status=1; }
 ((alive)) || { echo "FAIL: mpserve died:"; tail -20 "$work/server.log"; status=1; }
 ((status == 0)) && echo "load: OK"
