@@ -81,6 +81,8 @@ class FaultsTest(lifecycle.LifecycleTest):
             self.assertEqual(length, 64 * MiB)
             os.truncate(path, 1 * MiB)
             got, seconds = read_until_closed(sock, first, 20)
+            print("  truncated (%s client): %d of %d bytes, closed after %.2f s"
+                  % ("MPTCP" if family_protocol else "TCP", got, length, seconds), file=sys.stderr)
             self.assertLess(got, length, "the response must end short, not be padded")
             self.assertLess(seconds, 20)
             sock.close()
@@ -125,6 +127,8 @@ class FaultsTest(lifecycle.LifecycleTest):
         deadline = time.time() + 10
         while time.time() < deadline and server.descriptors() > baseline:
             time.sleep(0.2)
+        print("  60 resets mid-body: descriptors %d before, %d after" % (baseline, server.descriptors()),
+              file=sys.stderr)
         self.assertEqual(server.descriptors(), baseline)
         with server.connect(cleanup=self.addCleanup) as sock:
             lifecycle.get(sock, b"/small.txt")
@@ -145,6 +149,7 @@ class FaultsTest(lifecycle.LifecycleTest):
         before = cpu_seconds(server.process.pid)
         time.sleep(2)
         used = cpu_seconds(server.process.pid) - before
+        print("  out of descriptors: %.3f s of CPU in 2 s" % used, file=sys.stderr)
         self.assertLess(used, 0.3, "accept must pause on EMFILE, not spin")
         self.assertIn("Too many open files", server.errors())
         waiting = idle[-1]  # still in the backlog
@@ -190,6 +195,7 @@ class FaultsTest(lifecycle.LifecycleTest):
                 self.assertTrue(lifecycle.read_response_head(fast).startswith(b"HTTP/1.1 200 "))
             worst = max(worst, time.time() - t0)
             time.sleep(0.5)
+        print("  500 drip-fed headers: the slowest of %d normal requests took %.3f s" % (sent, worst), file=sys.stderr)
         self.assertLess(worst, 1.0, "a normal request waited %.2f s" % worst)
         self.assertIsNone(server.process.poll())
 
