@@ -9,15 +9,14 @@
 #include <cerrno>
 
 #include <algorithm>
-#include <climits>
 #include <cstring>
 #include <new>
 
 namespace mp {
 
-// The BIO under the SSL object: reads come from the session's input buffer (none left:
-// "retry", which SSL_read reports as WANT_READ), writes append to its output buffer and
-// never block. One BIO serves both directions.
+// The BIO under the SSL object: reads come from the session's input buffer (none left: the
+// socket when receiving directly, else "retry", which SSL_read reports as WANT_READ), writes
+// append to its output buffer and never block. One BIO serves both directions.
 struct tls_buffer_bio {
   static tls_session* session_of(BIO* bio) { return static_cast<tls_session*>(BIO_get_data(bio)); }
 
@@ -71,7 +70,7 @@ struct tls_buffer_bio {
         return static_cast<long>(session->input_end_ - session->input_begin_);
       }
       case BIO_CTRL_WPENDING: return 0;
-      default: return 0;  // no kTLS, no peeking at a file descriptor: this BIO has none
+      default: return 0;  // no kTLS: OpenSSL must not take this for a socket BIO
     }
   }
 
@@ -198,7 +197,7 @@ void tls_session::close() {
 }
 
 void tls_session::release_buffers() {
-  if (output_sent_ == 0 && output_.empty()) std::string().swap(output_);
+  if (output_.empty()) std::string().swap(output_);  // (consume_output empties it when all is sent)
   if (input_begin_ == input_end_) {
     std::vector<char>().swap(input_);
     input_begin_ = input_end_ = 0;

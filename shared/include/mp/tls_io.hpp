@@ -46,12 +46,11 @@ void send_output(Stream& stream, tls_session& session, Self& self) {
 }
 
 template <class Stream, class Self>
-void receive_input(Stream& stream, tls_session& session, Self& self, std::size_t size = tls_read_size) {
+void receive_input(Stream& stream, tls_session& session, Self& self) {
   // Receiving directly, this read only waits (under the stream's timeout) for the socket to
   // have data: the little it takes goes first, OpenSSL receives the rest itself.
   constexpr std::size_t wake_size = 512;
-  if (session.receives_directly()) size = wake_size;
-  const auto space = session.input_space(size);
+  const auto space = session.input_space(session.receives_directly() ? wake_size : tls_read_size);
   stream.async_read_some(boost::asio::buffer(space.data(), space.size()), std::move(self));
 }
 
@@ -105,7 +104,6 @@ struct tls_read_op {
   Stream& stream;
   tls_session& session;
   MutableBuffers buffers;
-  std::size_t read_size;
   enum { starting, writing, reading, posted } state = starting;
   bool need_input = false;
 
@@ -146,7 +144,7 @@ struct tls_read_op {
       if (need_input) {
         need_input = false;
         state = reading;
-        return receive_input(stream, session, self, read_size);
+        return receive_input(stream, session, self);
       }
       tls_status status;
       std::size_t got = session.read(target.data(), target.size(), status);
@@ -213,22 +211,22 @@ auto async_tls_handshake(Stream& stream, tls_session& session, bool detect_plain
 }
 
 // A stream of plaintext over `Stream` for Beast's algorithms (http::async_read, async_write).
-// A read decrypts every whole record that has arrived, up to the buffer's size, and asks the
-// socket for `read_size` bytes at a time; a write encrypts all it is given and sends it in
-// one go. The server's response_sender bypasses writes here to batch file bytes itself.
+// A read decrypts every whole record that has arrived, up to the buffer's size, asking the
+// socket for tls_read_size bytes at a time (or, receiving directly, only waiting for it); a
+// write encrypts all it is given and sends it in one go. The server's response_sender
+// bypasses writes here to batch file bytes itself.
 template <class Stream>
 class tls_stream {
 public:
   using executor_type = typename Stream::executor_type;
 
-  tls_stream(Stream& stream, tls_session& session, std::size_t read_size = tls_read_size)
-      : stream_(stream), session_(session), read_size_(read_size) {}
+  tls_stream(Stream& stream, tls_session& session) : stream_(stream), session_(session) {}
   executor_type get_executor() { return stream_.get_executor(); }
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-        detail::tls_read_op<Stream, MutableBuffers>{stream_, session_, buffers, read_size_}, token, stream_);
+        detail::tls_read_op<Stream, MutableBuffers>{stream_, session_, buffers}, token, stream_);
   }
 
   template <class ConstBuffers, class Token>
@@ -240,7 +238,6 @@ public:
 private:
   Stream& stream_;
   tls_session& session_;
-  std::size_t read_size_;
 };
 
 }  // namespace mp
