@@ -29,11 +29,6 @@ constexpr auto linger_time = std::chrono::seconds(2);
 // The first read of a keep-alive request: most requests fit, and the parser reads on if not.
 constexpr std::size_t first_read_size = 4096;
 
-std::string_view header_value(const http::fields& fields, http::field name) {
-  const auto it = fields.find(name);
-  return it == fields.end() ? std::string_view{} : std::string_view(it->value().data(), it->value().size());
-}
-
 body_method choose_body_method(const server_config& config, bool mptcp) {
   if (config.forced_body_method) return *config.forced_body_method;
   // Measured on Linux 6.18 (docs/transfer-methods.md): MPTCP has no zero-copy path, and its
@@ -371,8 +366,8 @@ void http_session::log_access(unsigned status, std::uint64_t body_bytes) {
     request_line = fmt::format("{} {} HTTP/{}.{}", std::string(request.method_string()),
                                std::string(target.data(), target.size()), request.version() / 10,
                                request.version() % 10);
-    referer = header_value(request, http::field::referer);
-    user_agent = header_value(request, http::field::user_agent);
+    referer = field_value(request, http::field::referer);
+    user_agent = field_value(request, http::field::user_agent);
   }
   server_.log->write({client_, std::time(nullptr), request_line, status, body_bytes, referer, user_agent});
 }

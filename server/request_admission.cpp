@@ -9,11 +9,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-std::string_view header_value(const http::fields& fields, http::field name) {
-  const auto it = fields.find(name);
-  return it == fields.end() ? std::string_view{} : std::string_view(it->value().data(), it->value().size());
-}
-
 // A list header sent as several lines is one list (RFC 9110 §5.3): join them with ", ".
 std::string joined_header(const http::fields& fields, http::field name) {
   std::string joined;
@@ -25,6 +20,11 @@ std::string joined_header(const http::fields& fields, http::field name) {
 }
 
 }  // namespace
+
+std::string_view field_value(const http::fields& fields, http::field name) {
+  const auto it = fields.find(name);
+  return it == fields.end() ? std::string_view{} : std::string_view(it->value().data(), it->value().size());
+}
 
 std::optional<refusal> refuse_request(const http::request_header<>& request, bool chunked,
                                       std::size_t target_limit) {
@@ -61,10 +61,10 @@ void admit_request(const http::request_header<>& request, admitted_request& out)
   out.if_none_match = joined_header(request, http::field::if_none_match);
   view.if_match = out.if_match;
   view.if_none_match = out.if_none_match;
-  view.if_modified_since = header_value(request, http::field::if_modified_since);
-  view.if_unmodified_since = header_value(request, http::field::if_unmodified_since);
-  view.if_range = header_value(request, http::field::if_range);
-  view.range = header_value(request, http::field::range);
+  view.if_modified_since = field_value(request, http::field::if_modified_since);
+  view.if_unmodified_since = field_value(request, http::field::if_unmodified_since);
+  view.if_range = field_value(request, http::field::if_range);
+  view.range = field_value(request, http::field::range);
 }
 
 }  // namespace mpserve

@@ -31,6 +31,9 @@ struct refusal {
 std::optional<refusal> refuse_request(const boost::beast::http::request_header<>& request, bool chunked,
                                       std::size_t target_limit);
 
+// A field's value, or empty when the request has none.
+std::string_view field_value(const boost::beast::http::fields& fields, boost::beast::http::field name);
+
 // Fills `out` from `request` (which must outlive it).
 void admit_request(const boost::beast::http::request_header<>& request, admitted_request& out);
 

@@ -45,7 +45,6 @@ void response_sender::start(mp::mptcp::socket& socket, std::vector<response_piec
   total_sent_ = 0;
   done_ = std::move(done);
   tls_ = tls;
-  wire_sent_ = 0;
   batch_wire_ = batch_wire_sent_ = 0;
   batch_plain_ = batch_file_ = credited_plain_ = credited_file_ = 0;
   stalled_ = false;
@@ -141,12 +140,7 @@ void response_sender::step() {
   boost::system::error_code ec;
   const std::uint64_t sent_before = total_sent_;
   while (current_ < pieces_.size()) {
-    if (total_sent_ - sent_before >= bytes_per_turn) {
-      boost::asio::post(socket_->get_executor(), [this, owner = owner_.lock()] {
-        if (done_) step();
-      });
-      return;
-    }
+    if (total_sent_ - sent_before >= bytes_per_turn) return next_turn();
     auto& piece = pieces_[current_];
     const bool last = current_ + 1 == pieces_.size();
     const bool more_bytes_follow = piece.length > 0 || !last;
@@ -163,21 +157,22 @@ void response_sender::step() {
   complete({});
 }
 
+void response_sender::next_turn() {
+  boost::asio::post(socket_->get_executor(), [this, owner = owner_.lock()] {
+    if (done_) step();
+  });
+}
+
 void response_sender::tls_step() {
   boost::system::error_code ec;
-  const std::uint64_t sent_before = wire_sent_;
+  const std::uint64_t sent_before = total_sent_;
   for (;;) {
     if (!tls_->output().empty()) {
       if (!send_encrypted(ec)) return ec ? complete(ec) : wait_writable();
       continue;
     }
     if (current_ >= pieces_.size()) return complete({});
-    if (wire_sent_ - sent_before >= bytes_per_turn) {
-      boost::asio::post(socket_->get_executor(), [this, owner = owner_.lock()] {
-        if (done_) step();
-      });
-      return;
-    }
+    if (total_sent_ - sent_before >= bytes_per_turn) return next_turn();
     if (!encrypt_batch()) return complete(mp::make_error_code(mp::tls_error::protocol));
     if (current_ < pieces_.size() && pieces_[current_].length > 0 && tls_->output().empty())
       return complete(boost::asio::error::eof);  // the file ended early: nothing was read
@@ -238,7 +233,6 @@ bool response_sender::send_encrypted(boost::system::error_code& ec) {
       return false;
     }
     tls_->consume_output(static_cast<std::size_t>(n));
-    wire_sent_ += static_cast<std::uint64_t>(n);
     batch_wire_sent_ += static_cast<std::size_t>(n);
     if (batch_wire_ > 0) {
       const std::uint64_t plain = batch_plain_ * batch_wire_sent_ / batch_wire_;

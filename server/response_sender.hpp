@@ -70,6 +70,7 @@ private:
   bool send_bytes(const std::string& bytes, bool more, boost::system::error_code& ec);
   bool send_file_range(response_piece& piece, bool more, boost::system::error_code& ec);
   bool copy_file_range_out(response_piece& piece, bool more, boost::system::error_code& ec);
+  void next_turn();  // yields the thread to other connections, then goes on
   void tls_step();
   bool encrypt_batch();
   bool send_encrypted(boost::system::error_code& ec);
@@ -100,7 +101,6 @@ private:
   // TLS: the batch of records being sent, and how much of its plaintext has been credited
   // to the counters above (in proportion to the ciphertext sent, so progress stays smooth).
   mp::tls_session* tls_ = nullptr;
-  std::uint64_t wire_sent_ = 0;
   std::size_t batch_wire_ = 0, batch_wire_sent_ = 0;
   std::uint64_t batch_plain_ = 0, batch_file_ = 0, credited_plain_ = 0, credited_file_ = 0;
 };
