@@ -4,7 +4,9 @@
 #   A) one large download over MPTCP (curl under mptcpize, body discarded): wall time, MB/s,
 #      server and client CPU seconds per GiB;
 #   B) 1 KiB requests with wrk at 100 connections, over TCP and under mptcpize: requests/s and
-#      server CPU seconds per 100k requests, mpserve --threads N vs nginx worker_processes N;
+#      server CPU seconds per 100k requests, mpserve --threads N vs nginx worker_processes N
+#      (Debian's config, and with open_file_cache and tcp_nopush off), plus mpserve --threads 1
+#      --small-file-cache 0 to show what the cache is worth;
 #   C) ratios mpserve / best of the others.
 # Needs: build/bin/mpserve, nginx-light, mptcpd (mptcpize), curl, wrk, python3, iproute2.
 #
@@ -73,13 +75,18 @@ start_server() {
     mpserve-t*)
       cmd=("$mpserve" --port "$port" --bind 127.0.0.1 -d "$work/www" --progress-interval 0
            --log-level "$level")
-      [[ $name == mpserve-tdefault ]] || cmd+=(--threads "${name#mpserve-t}") ;;
+      local threads=${name#mpserve-t}; threads=${threads%%-*}
+      [[ $threads == default ]] || cmd+=(--threads "$threads")
+      [[ $name == *-nocache ]] && cmd+=(--small-file-cache 0) ;;
     nginx-*)
       local w=${name#nginx-w}; w=${w%%-*}
       case $name in
         *-debian) nginx_conf "$w" on on "" "$port" ;;
         *-nopushoff) nginx_conf "$w" on off "" "$port" ;;
         *-sendfileoff) nginx_conf "$w" off off "output_buffers 1 1m;" "$port" ;;
+        # nginx's own answer to small files: descriptors and stat results kept (trusted for
+        # 30 s without a check), and no cork/uncork pair per response
+        *-cached) nginx_conf "$w" on off "open_file_cache max=1000 inactive=20s; open_file_cache_valid 30s;" "$port" ;;
       esac
       cmd=(mptcpize run nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log") ;;
     python)
@@ -189,11 +196,12 @@ if ((do_b)); then
   for ((rep = 1; rep <= wrk_reps; rep++)); do
     for proto in tcp mptcp; do
       for n in 1 2; do
-        for srv in "mpserve-t$n" "nginx-w$n-debian"; do run_rps none "$proto" "$rep" "$srv" "$n"; done
+        for srv in "mpserve-t$n" "nginx-w$n-debian" "nginx-w$n-cached"; do run_rps none "$proto" "$rep" "$srv" "$n"; done
       done
+      run_rps none "$proto" "$rep" mpserve-t1-nocache 1  # what the small-file cache is worth
       [[ $rep == 1 ]] && run_rps none "$proto" "$rep" python 1
       if [[ ,$pins, == *,split,* ]]; then
-        for srv in mpserve-t1 nginx-w1-debian; do run_rps split "$proto" "$rep" "$srv" 1; done
+        for srv in mpserve-t1 nginx-w1-debian nginx-w1-cached; do run_rps split "$proto" "$rep" "$srv" 1; done
       fi
     done
   done
@@ -210,7 +218,8 @@ def pick(rs, busy_col, need):  # the quiet trials if there are enough of them
     quiet = [r for r in rs if r[busy_col] == "0"]
     return (quiet if len(quiet) >= need else rs), f"{len(quiet)}/{len(rs)}"
 label = {"mpserve-t1": "mpserve --threads 1", "mpserve-tdefault": "mpserve (default threads = 2)",
-         "mpserve-t2": "mpserve --threads 2",
+         "mpserve-t2": "mpserve --threads 2", "mpserve-t1-nocache": "mpserve --threads 1 --small-file-cache 0",
+         "nginx-w1-cached": "nginx w1: open_file_cache, tcp_nopush off", "nginx-w2-cached": "nginx w2: open_file_cache, tcp_nopush off",
          "nginx-w1-debian": "nginx w1: sendfile on; tcp_nopush on", "nginx-w2-debian": "nginx w2: sendfile on; tcp_nopush on",
          "nginx-w1-nopushoff": "nginx w1: sendfile on; tcp_nopush off",
          "nginx-w1-sendfileoff": "nginx w1: sendfile off; output_buffers 1 1m", "python": "python3 -m http.server"}

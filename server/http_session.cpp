@@ -1,5 +1,7 @@
 #include "http_session.hpp"
 
+#include "small_file_cache.hpp"
+
 #include "mp/connection_info.hpp"
 #include "mp/logging.hpp"
 #include "mp/mptcp_socket.hpp"
@@ -28,6 +30,14 @@ namespace {
 constexpr auto linger_time = std::chrono::seconds(2);
 // The first read of a keep-alive request: most requests fit, and the parser reads on if not.
 constexpr std::size_t first_read_size = 4096;
+
+// One cache per worker thread: nothing to lock on the request path. Sessions of servers with
+// other roots (tests run several) may share it; entries match only the same inode.
+small_file_cache* worker_file_cache(const server_config& config) {
+  if (config.small_file_cache_entries == 0) return nullptr;
+  thread_local small_file_cache cache(config.small_file_cache_entries, server_config::small_file_size_limit);
+  return &cache;
+}
 
 body_method choose_body_method(const server_config& config, bool mptcp) {
   if (config.forced_body_method) return *config.forced_body_method;
@@ -259,7 +269,7 @@ void http_session::handle_request() {
     return answer_error(refused->status);
   }
   admit_request(request, admitted_);
-  send(plan_static_response(admitted_.view, server_.root.get(), server_.config));
+  send(plan_static_response(admitted_.view, server_.root.get(), server_.config, worker_file_cache(server_.config)));
 }
 
 void http_session::answer_error(http::status status) {
@@ -280,11 +290,14 @@ void http_session::send(response_plan plan) {
   header_size_ = pieces.front().bytes.size();
   for (auto& piece : plan_.body) pieces.push_back(std::move(piece));
   plan_.body.clear();
-  // A small file goes out with its header in one send: fewer system calls per request, and
+  // A small body goes out with its header in one send: fewer system calls per request, and
   // no chance for the header to leave alone in a segment of its own.
   constexpr std::uint64_t inline_body_limit = 16 * 1024;
-  if (pieces.size() == 2 && pieces[1].bytes.empty() && pieces[1].length > 0 &&
-      pieces[1].length <= inline_body_limit) {
+  if (pieces.size() == 2 && pieces[1].length == 0 && pieces[1].bytes.size() <= inline_body_limit) {
+    pieces[0].bytes += pieces[1].bytes;  // from memory: an error page or a cached small file
+    pieces.pop_back();
+  } else if (pieces.size() == 2 && pieces[1].bytes.empty() && pieces[1].length > 0 &&
+             pieces[1].length <= inline_body_limit) {
     auto& head = pieces[0].bytes;
     const std::size_t header_length = head.size();
     head.resize(header_length + pieces[1].length);

@@ -42,6 +42,10 @@ struct server_config {
   std::size_t max_connections = 4096;             // beyond: stop accepting until one closes
   std::chrono::milliseconds grace_period{10'000}; // SIGINT/SIGTERM: running transfers may finish
   std::size_t listing_limit = 50'000;           // entries shown in one directory listing
+  // Small files kept in memory per worker thread, checked against the disk on every request
+  // (small_file_cache.hpp); 0: none. Up to 16 KiB each: 4 MiB per thread at most.
+  std::size_t small_file_cache_entries = 256;
+  static constexpr std::size_t small_file_size_limit = 16 * 1024;
   int backlog = 1024;
 };
 

@@ -6,6 +6,7 @@
 #include "listing_template.hpp"
 #include "mime_types.hpp"
 #include "path_resolver.hpp"
+#include "small_file_cache.hpp"
 
 #include "mp/http_date.hpp"
 
@@ -156,7 +157,28 @@ response_plan plan_listing(const request_view& request, served_file directory, c
   return plan;
 }
 
-response_plan plan_file(const request_view& request, served_file file, const std::string& name) {
+// Turns the plan's file ranges into bytes copied from `content`, the file's whole content:
+// the body then needs no descriptor.
+void take_ranges_from_memory(response_plan& plan, const std::string& content) {
+  for (auto& piece : plan.body) {
+    if (piece.length == 0) continue;
+    piece.bytes.append(content, static_cast<std::size_t>(piece.offset), static_cast<std::size_t>(piece.length));
+    piece.length = 0;
+  }
+}
+
+// Reads the whole of a small regular file; false on a short read (it is changing).
+bool read_whole(const served_file& file, std::string& content) {
+  content.resize(static_cast<std::size_t>(file.info.st_size));
+  if (content.empty()) return true;
+  const ssize_t got = ::pread(file.fd.get(), content.data(), content.size(), 0);
+  return got == static_cast<ssize_t>(content.size());
+}
+
+// Where the body's file ranges come from: `content`, the whole file in memory (a small file,
+// from the cache or just read), or else the descriptor in `file`.
+response_plan plan_file(const request_view& request, served_file file, const std::string& name,
+                        const std::string* content = nullptr) {
   const auto size = static_cast<std::uint64_t>(file.info.st_size);
   const representation_validators validators{
       make_strong_etag(static_cast<std::uint64_t>(file.info.st_ino), size, file.info.st_mtim.tv_sec,
@@ -211,9 +233,7 @@ response_plan plan_file(const request_view& request, served_file file, const std
       plan.file_bytes = r.length;
     }
     plan.detail = fmt::format("range {}-{}", r.first, r.first + r.length - 1);
-    return plan;
-  }
-  if (ranges.outcome == range_outcome::partial) {
+  } else if (ranges.outcome == range_outcome::partial) {
     auto multipart = plan_multipart(ranges.ranges, size, type, random_boundary());
     plan.header.result(http::status::partial_content);
     plan.header.set(http::field::content_type, "multipart/byteranges; boundary=" + multipart.boundary);
@@ -226,15 +246,49 @@ response_plan plan_file(const request_view& request, served_file file, const std
       plan.body.push_back({std::move(multipart.tail), 0, 0});
     }
     plan.detail = fmt::format("{} ranges", ranges.ranges.size());
+  } else {
+    plan.header.set(http::field::content_type, type);
+    plan.header.set(http::field::accept_ranges, "bytes");  // on full answers, as nginx does
+    plan.header.content_length(size);
+    if (!request.head && size > 0) {
+      plan.body.push_back({{}, 0, size});
+      plan.file_bytes = size;
+    }
+  }
+  if (content) take_ranges_from_memory(plan, *content);
+  return plan;
+}
+
+std::string index_path(const std::string& directory) {
+  return directory.empty() ? "index.html" : directory + "/index.html";
+}
+
+std::string base_name(const std::string& relative) {
+  const auto slash = relative.rfind('/');
+  return slash == std::string::npos ? relative : relative.substr(slash + 1);
+}
+
+// `directory_index`: the file answers a request for its directory (noted in the log line).
+response_plan plan_small_file(const request_view& request, served_file file, const std::string& content,
+                              const std::string& relative, bool directory_index) {
+  auto plan = plan_file(request, std::move(file), base_name(relative), &content);
+  if (directory_index) plan.detail = plan.detail.empty() ? "index.html" : plan.detail + ", index.html";
+  return plan;
+}
+
+// A regular file opened at `relative`: a small one is read whole (and offered to the cache),
+// so its body leaves from memory and the descriptor closes at once.
+response_plan plan_regular_file(const request_view& request, served_file file, const std::string& relative,
+                                bool directory_index, small_file_cache* cache) {
+  std::string content;
+  if (cache && static_cast<std::uint64_t>(file.info.st_size) <= cache->max_file_size() &&
+      read_whole(file, content)) {
+    auto plan = plan_small_file(request, served_file{{}, file.info}, content, relative, directory_index);
+    cache->store(relative, file.info, std::move(content));
     return plan;
   }
-  plan.header.set(http::field::content_type, type);
-  plan.header.set(http::field::accept_ranges, "bytes");  // on full answers, as nginx does
-  plan.header.content_length(size);
-  if (!request.head && size > 0) {
-    plan.body.push_back({{}, 0, size});
-    plan.file_bytes = size;
-  }
+  auto plan = plan_file(request, std::move(file), base_name(relative));
+  if (directory_index) plan.detail = plan.detail.empty() ? "index.html" : plan.detail + ", index.html";
   return plan;
 }
 
@@ -253,13 +307,20 @@ response_plan plan_text(http::status status, unsigned version, bool head, std::s
   return plan;
 }
 
-response_plan plan_static_response(const request_view& request, int root, const server_config& config) {
+response_plan plan_static_response(const request_view& request, int root, const server_config& config,
+                                   small_file_cache* cache) {
   const auto resolved = resolve_target(request.target);
   if (const auto* error = std::get_if<target_error>(&resolved))
     return plan_error(*error == target_error::bad_request ? http::status::bad_request
                                                           : http::status::forbidden,
                       request.version, request.head);
   const auto& target = std::get<resolved_target>(resolved);
+  const std::string cached_name = target.trailing_slash ? index_path(target.relative) : target.relative;
+  if (cache) {
+    if (const cached_file* hit = cache->find(root, cached_name))
+      return plan_small_file(request, served_file{{}, hit->info}, hit->content, cached_name,
+                             target.trailing_slash);
+  }
 
   std::error_code ec;
   served_file file = open_file(root, target.relative, config, ec);
@@ -271,23 +332,18 @@ response_plan plan_static_response(const request_view& request, int root, const 
       plan.header.set(http::field::location, redirect_location(target.relative, request.target));
       return plan;
     }
-    const std::string index = target.relative.empty() ? "index.html" : target.relative + "/index.html";
+    const std::string index = index_path(target.relative);
     std::error_code index_error;
     served_file index_file = open_file(root, index, config, index_error);
-    if (!index_error && S_ISREG(index_file.info.st_mode)) {
-      auto plan = plan_file(request, std::move(index_file), "index.html");
-      plan.detail = plan.detail.empty() ? "index.html" : plan.detail + ", index.html";
-      return plan;
-    }
+    if (!index_error && S_ISREG(index_file.info.st_mode))
+      return plan_regular_file(request, std::move(index_file), index, true, cache);
     return plan_listing(request, std::move(file), config);
   }
   if (!S_ISREG(file.info.st_mode))  // FIFOs, devices, sockets: never
     return plan_error(http::status::forbidden, request.version, request.head);
   if (target.trailing_slash)  // "/file.txt/" names a directory that is not there
     return plan_error(http::status::not_found, request.version, request.head);
-  const auto slash = target.relative.rfind('/');
-  return plan_file(request, std::move(file),
-                   slash == std::string::npos ? target.relative : target.relative.substr(slash + 1));
+  return plan_regular_file(request, std::move(file), target.relative, false, cache);
 }
 
 }  // namespace mpserve

@@ -40,7 +40,11 @@ response_plan plan_error(boost::beast::http::status status, unsigned version, bo
 // A short text/plain answer (plain HTTP sent to the HTTPS port).
 response_plan plan_text(boost::beast::http::status status, unsigned version, bool head, std::string text);
 
-// Serves `request` from `root` (an O_PATH descriptor of the served directory).
-response_plan plan_static_response(const request_view& request, int root, const server_config& config);
+class small_file_cache;
+
+// Serves `request` from `root` (an O_PATH descriptor of the served directory). With `cache`,
+// small files are answered from it while unchanged, and read into it when opened.
+response_plan plan_static_response(const request_view& request, int root, const server_config& config,
+                                   small_file_cache* cache = nullptr);
 
 }  // namespace mpserve

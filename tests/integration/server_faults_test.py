@@ -7,16 +7,23 @@
 - running out of descriptors: accept pauses and resumes without spinning; the soft limit is
   raised to the hard one at start, with a warning when that is below --max-connections;
 - 500 connections sending their header a byte at a time: others are answered within a second;
-- FIFOs and device files in the served directory are refused at once, never opened to block.
+- FIFOs and device files in the served directory are refused at once, never opened to block;
+- small files kept in memory (--small-file-cache) are served as they are on disk now: written
+  in place, renamed over, replaced by a symlink out of the root, deleted; and a cached file is
+  not opened again (strace counts openat2), unless the cache is off.
 
 usage: server_faults_test.py MPSERVE      (exit 0 pass, 1 fail)
 """
 
+import http.client
 import os
+import shutil
+import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -210,6 +217,76 @@ class FaultsTest(lifecycle.LifecycleTest):
                 head = lifecycle.read_response_head(sock)
                 self.assertTrue(head.startswith(b"HTTP/1.1 403 "), head)
                 self.assertLess(time.time() - t0, 2)
+
+    def test_small_files_changed_on_disk_are_served_as_they_are_now(self):
+        page = os.path.join(self.root, "page.html")
+        outside = tempfile.mkdtemp(prefix="mpserve-outside-")
+        self.addCleanup(shutil.rmtree, outside, ignore_errors=True)
+        with open(page, "wb") as f:
+            f.write(b"<p>one</p>")
+        time.sleep(1.1)  # settled: the cache keeps only files unchanged for a second
+        server = self.start()
+        client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        self.addCleanup(client.close)
+
+        def fetch():
+            client.request("GET", "/page.html")
+            response = client.getresponse()
+            return response.status, response.read(), response.getheader("ETag")
+
+        first = fetch()
+        self.assertEqual(first[:2], (200, b"<p>one</p>"))
+        self.assertEqual(fetch(), first)  # from memory now
+        with open(page, "r+b") as f:  # same size, same inode
+            f.write(b"<p>two</p>")
+        second = fetch()
+        self.assertEqual(second[:2], (200, b"<p>two</p>"))
+        self.assertNotEqual(second[2], first[2])
+        time.sleep(1.1)
+        self.assertEqual(fetch(), second)  # cached again
+        with open(page + ".new", "wb") as f:
+            f.write(b"<p>new</p>")
+        os.rename(page + ".new", page)
+        self.assertEqual(fetch()[:2], (200, b"<p>new</p>"))
+        time.sleep(1.1)
+        self.assertEqual(fetch()[:2], (200, b"<p>new</p>"))
+        with open(os.path.join(outside, "secret.html"), "wb") as f:
+            f.write(b"<p>new</p>")
+        os.unlink(page)
+        os.symlink(os.path.join(outside, "secret.html"), page)
+        self.assertEqual(fetch()[0], 403)
+        os.unlink(page)
+        self.assertEqual(fetch()[0], 404)
+
+    def count_openat2(self, server, requests):
+        """openat2 calls mpserve makes while answering `requests` GETs of small.txt on one
+        keep-alive connection (strace attached to the running server, ended by PID)."""
+        client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        self.addCleanup(client.close)
+        client.request("GET", "/small.txt")  # fills the cache
+        self.assertEqual(client.getresponse().read(), b"small\n")
+        log = tempfile.mktemp(prefix="mpserve-strace-")
+        self.addCleanup(lambda: os.path.exists(log) and os.unlink(log))
+        tracer = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=openat2", "-o", log,
+                                   "-p", str(server.process.pid)], stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)  # attached (strace cannot tell us when)
+            for _ in range(requests):
+                client.request("GET", "/small.txt")
+                response = client.getresponse()
+                self.assertEqual((response.status, response.read()), (200, b"small\n"))
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=10)
+        with open(log) as f:
+            return sum(1 for line in f if "openat2(" in line)
+
+    def test_a_cached_small_file_is_not_opened_again(self):
+        if shutil.which("strace") is None:
+            self.skipTest("strace is not installed (./run.sh deps installs it)")
+        time.sleep(1.1)  # small.txt from setUp settles
+        self.assertEqual(self.count_openat2(self.start(), 50), 0)
+        self.assertEqual(self.count_openat2(self.start("--small-file-cache", "0"), 50), 50)
 
 
 if __name__ == "__main__":

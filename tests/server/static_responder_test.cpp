@@ -2,6 +2,8 @@
 // request gets, without any socket.
 #include "static_responder.hpp"
 
+#include "served_directory_fixture.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -18,26 +20,16 @@ namespace fs = std::filesystem;
 namespace http = boost::beast::http;
 using mpserve::request_view;
 
-class StaticResponder : public ::testing::Test {
+class StaticResponder : public ServedDirectoryTest {
 protected:
   void SetUp() override {
-    char pattern[] = "/tmp/mpserve-responder-XXXXXX";
-    root_path_ = ::mkdtemp(pattern);
+    ServedDirectoryTest::SetUp();
     write("hello.txt", "hello, world\n");
     write("dir/index.html", "<p>index</p>");
     write("plain/a.txt", "a");
     write("disk.iso", std::string(1000, 'i'));
     fs::create_symlink("/etc/hostname", root_path_ / "outside");
     ::mkfifo((root_path_ / "fifo").c_str(), 0600);
-    std::error_code ec;
-    root_ = mpserve::open_root(root_path_, ec);
-    ASSERT_FALSE(ec) << ec.message();
-  }
-  void TearDown() override { fs::remove_all(root_path_); }
-
-  void write(const std::string& name, const std::string& content) {
-    fs::create_directories((root_path_ / name).parent_path());
-    std::ofstream(root_path_ / name, std::ios::binary) << content;
   }
 
   mpserve::response_plan get(std::string_view target, std::string_view range = {}, bool head = false) {
@@ -58,8 +50,6 @@ protected:
                            [](std::uint64_t sum, const auto& piece) { return sum + piece.bytes.size() + piece.length; });
   }
 
-  fs::path root_path_;
-  mpserve::unique_fd root_;
   mpserve::server_config config_;
 };
 
