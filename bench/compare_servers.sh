@@ -268,8 +268,8 @@ if B:
         others = {k: v for k, v in res.items() if k[0] == pin and k[1] == proto and k[3] == n and not k[2].startswith("mpserve")}
         if not others: continue
         fast = max(others, key=lambda k: others[k][0]); lean = min(others, key=lambda k: others[k][1])
-        ratios.append((f"B {pin} {proto} n={n}: req/s / best other ({label[fast[2]]})", rps / others[fast][0], "> 1"))
-        ratios.append((f"B {pin} {proto} n={n}: CPU s/100k req / leanest other ({label[lean[2]]})", cpu / others[lean][1], "<= 1"))
+        ratios.append((f"B {pin} {proto} n={n}: {label[name]} req/s / best other ({label[fast[2]]})", rps / others[fast][0], "> 1"))
+        ratios.append((f"B {pin} {proto} n={n}: {label[name]} CPU s/100k req / leanest other ({label[lean[2]]})", cpu / others[lean][1], "<= 1"))
 if ratios:
     print("\n### C) ratios, mpserve / best of the others")
     print("\n| comparison | ratio | target | met |\n|---|---:|---|---|")

@@ -1,13 +1,15 @@
 // libFuzzer target: bytes as what a client sends mpserve. Beast's request parser with the
 // server's limits; then, as the session does, admission and the whole static responder
 // (target decoding, path resolution under a small directory, conditionals, ranges, multipart
-// planning, listings) against files made once per process. Headers and targets also go
+// planning, listings) against files made once per process, once without and once with the
+// small-file cache, which must not change the status or the length. Headers and targets also go
 // through the pure evaluators directly, with sizes that straddle 4 GiB.
 #include "byte_ranges.hpp"
 #include "conditional_request.hpp"
 #include "path_resolver.hpp"
 #include "request_admission.hpp"
 #include "server_config.hpp"
+#include "small_file_cache.hpp"
 #include "static_responder.hpp"
 
 #include <boost/beast/http/parser.hpp>
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -61,7 +64,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       mpserve::admitted_request admitted;
       mpserve::admit_request(request.base(), admitted);
       auto plan = mpserve::plan_static_response(admitted.view, served_root(), config);
-      (void)plan;
+      // The small-file cache must never change the answer: same status, same length.
+      static mpserve::small_file_cache cache(8, mpserve::server_config::small_file_size_limit,
+                                             std::chrono::milliseconds(0));
+      const auto cached = mpserve::plan_static_response(admitted.view, served_root(), config, &cache);
+      if (plan.header.result() != cached.header.result() ||
+          plan.header[http::field::content_length] != cached.header[http::field::content_length])
+        __builtin_trap();
       for (const std::uint64_t file_size : {std::uint64_t{0}, std::uint64_t{36}, std::uint64_t{5} << 30}) {
         const auto ranges = mpserve::evaluate_range(admitted.view.range, file_size);
         if (ranges.ranges.size() > 1)
