@@ -291,8 +291,9 @@ void http_session::send(response_plan plan) {
   for (auto& piece : plan_.body) pieces.push_back(std::move(piece));
   plan_.body.clear();
   // A small body goes out with its header in one send: fewer system calls per request, and
-  // no chance for the header to leave alone in a segment of its own.
-  constexpr std::uint64_t inline_body_limit = 16 * 1024;
+  // no chance for the header to leave alone in a segment of its own. (The same limit as the
+  // small-file cache's, so every file it holds leaves this way.)
+  constexpr std::uint64_t inline_body_limit = server_config::small_file_size_limit;
   if (pieces.size() == 2 && pieces[1].length == 0 && pieces[1].bytes.size() <= inline_body_limit) {
     pieces[0].bytes += pieces[1].bytes;  // from memory: an error page or a cached small file
     pieces.pop_back();

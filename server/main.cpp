@@ -101,9 +101,9 @@ int main(int argc, char** argv) {
                  "how file bodies are sent: auto (by connection type), sendfile, copy")
       ->check(CLI::IsMember({"auto", "sendfile", "copy"}));
   app.add_option("--small-file-cache", config.small_file_cache_entries,
-                 "files up to 16 KiB kept in memory per thread, checked against the disk on every "
-                 "request (default 256; 0: off)")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 16));
+                 "files up to 16 KiB kept in memory per thread (at most N x 16 KiB), checked "
+                 "against the disk on every request (default 256; 0: off; at most 4096)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{4096}));
   app.add_option("--max-connections", config.max_connections, "connections open at once (default 4096)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   app.add_option("--keepalive-timeout", keepalive_seconds, "seconds an idle connection stays open (default 75)")

@@ -42,4 +42,9 @@ served_file open_beneath(int root, const std::string& relative, std::error_code&
 // is still refused by resolve_target before this is called.
 served_file open_following_symlinks(int root, const std::string& relative, std::error_code& ec);
 
+// What open_beneath (or, with `follow_symlinks`, open_following_symlinks) would open at
+// `relative`, resolved by the same rules, without opening it for reading: an O_PATH descriptor,
+// fstat, close. False where the open would fail.
+bool stat_resolved(int root, const std::string& relative, bool follow_symlinks, struct stat& info);
+
 }  // namespace mpserve

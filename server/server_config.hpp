@@ -43,7 +43,7 @@ struct server_config {
   std::chrono::milliseconds grace_period{10'000}; // SIGINT/SIGTERM: running transfers may finish
   std::size_t listing_limit = 50'000;           // entries shown in one directory listing
   // Small files kept in memory per worker thread, checked against the disk on every request
-  // (small_file_cache.hpp); 0: none. Up to 16 KiB each: 4 MiB per thread at most.
+  // (small_file_cache.hpp); 0: none. Up to 16 KiB each: N x 16 KiB per thread at most.
   std::size_t small_file_cache_entries = 256;
   static constexpr std::size_t small_file_size_limit = 16 * 1024;
   int backlog = 1024;

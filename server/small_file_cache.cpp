@@ -1,8 +1,7 @@
 #include "small_file_cache.hpp"
 
-#include <fcntl.h>
+#include "served_file.hpp"
 
-#include <ctime>
 #include <functional>
 
 namespace mpserve {
@@ -34,12 +33,12 @@ small_file_cache::slot& small_file_cache::slot_for(const std::string& relative) 
   return slots_[std::hash<std::string>{}(relative) % slots_.size()];
 }
 
-const cached_file* small_file_cache::find(int root, const std::string& relative) {
+const cached_file* small_file_cache::find(int root, const std::string& relative, bool follow_symlinks) {
   if (relative.empty()) return nullptr;  // the root itself is a directory
   slot& entry = slot_for(relative);
   if (!entry.used || entry.relative != relative) return nullptr;
   struct stat now {};
-  if (::fstatat(root, relative.c_str(), &now, 0) != 0 || !unchanged(entry.file.info, now)) {
+  if (!stat_resolved(root, relative, follow_symlinks, now) || !unchanged(entry.file.info, now)) {
     entry.used = false;
     entry.file.content = std::string();  // give the memory back now, not at the next store
     return nullptr;
@@ -48,14 +47,13 @@ const cached_file* small_file_cache::find(int root, const std::string& relative)
   return &entry.file;
 }
 
-bool small_file_cache::store(const std::string& relative, const struct stat& info, std::string content) {
+bool small_file_cache::store(const std::string& relative, const struct stat& info, std::string content,
+                             std::chrono::system_clock::time_point now) {
   if (relative.empty() || !S_ISREG(info.st_mode) || content.size() > max_file_size_ ||
       content.size() != static_cast<std::size_t>(info.st_size))
     return false;
-  timespec now{};
-  ::clock_gettime(CLOCK_REALTIME, &now);
   // A ctime in the future (clock stepped back) is as unsettled as a recent one.
-  if (since_epoch(now) - since_epoch(info.st_ctim) < settle_time_) return false;
+  if (now.time_since_epoch() - since_epoch(info.st_ctim) < settle_time_) return false;
   slot& entry = slot_for(relative);
   entry.used = true;
   entry.relative = relative;

@@ -165,6 +165,7 @@ void take_ranges_from_memory(response_plan& plan, const std::string& content) {
     piece.bytes.append(content, static_cast<std::size_t>(piece.offset), static_cast<std::size_t>(piece.length));
     piece.length = 0;
   }
+  plan.file_bytes = 0;  // nothing is left to send from the file
 }
 
 // Reads the whole of a small regular file; false on a short read (it is changing).
@@ -269,15 +270,20 @@ std::string base_name(const std::string& relative) {
 }
 
 // `directory_index`: the file answers a request for its directory (noted in the log line).
+void note_directory_index(response_plan& plan, bool directory_index) {
+  if (directory_index) plan.detail = plan.detail.empty() ? "index.html" : plan.detail + ", index.html";
+}
+
 response_plan plan_small_file(const request_view& request, served_file file, const std::string& content,
                               const std::string& relative, bool directory_index) {
   auto plan = plan_file(request, std::move(file), base_name(relative), &content);
-  if (directory_index) plan.detail = plan.detail.empty() ? "index.html" : plan.detail + ", index.html";
+  note_directory_index(plan, directory_index);
   return plan;
 }
 
-// A regular file opened at `relative`: a small one is read whole (and offered to the cache),
-// so its body leaves from memory and the descriptor closes at once.
+// A regular file opened at `relative`: a small one is read whole (and offered to the cache,
+// also for HEAD and 304, which warms it), so its body leaves from memory and the descriptor
+// closes at once.
 response_plan plan_regular_file(const request_view& request, served_file file, const std::string& relative,
                                 bool directory_index, small_file_cache* cache) {
   std::string content;
@@ -288,7 +294,7 @@ response_plan plan_regular_file(const request_view& request, served_file file, c
     return plan;
   }
   auto plan = plan_file(request, std::move(file), base_name(relative));
-  if (directory_index) plan.detail = plan.detail.empty() ? "index.html" : plan.detail + ", index.html";
+  note_directory_index(plan, directory_index);
   return plan;
 }
 
@@ -315,11 +321,19 @@ response_plan plan_static_response(const request_view& request, int root, const 
                                                           : http::status::forbidden,
                       request.version, request.head);
   const auto& target = std::get<resolved_target>(resolved);
-  const std::string cached_name = target.trailing_slash ? index_path(target.relative) : target.relative;
+  const bool wants_directory = target.trailing_slash || target.relative.empty();
+  const std::string name = wants_directory ? index_path(target.relative) : target.relative;
   if (cache) {
-    if (const cached_file* hit = cache->find(root, cached_name))
-      return plan_small_file(request, served_file{{}, hit->info}, hit->content, cached_name,
-                             target.trailing_slash);
+    if (const cached_file* hit = cache->find(root, name, config.follow_symlinks))
+      return plan_small_file(request, served_file{{}, hit->info}, hit->content, name, wants_directory);
+  }
+  // The index first, as nginx's index module does: a directory that may be searched but not
+  // read (mode 0711) still serves its index.html, and the cache above answers alike.
+  if (wants_directory) {
+    std::error_code index_error;
+    served_file index_file = open_file(root, name, config, index_error);
+    if (!index_error && S_ISREG(index_file.info.st_mode))
+      return plan_regular_file(request, std::move(index_file), name, true, cache);
   }
 
   std::error_code ec;
@@ -327,16 +341,11 @@ response_plan plan_static_response(const request_view& request, int root, const 
   if (ec) return plan_error(status_for_open_error(ec), request.version, request.head);
 
   if (S_ISDIR(file.info.st_mode)) {
-    if (!target.trailing_slash && !target.relative.empty()) {
+    if (!wants_directory) {
       auto plan = plan_error(http::status::moved_permanently, request.version, request.head);
       plan.header.set(http::field::location, redirect_location(target.relative, request.target));
       return plan;
     }
-    const std::string index = index_path(target.relative);
-    std::error_code index_error;
-    served_file index_file = open_file(root, index, config, index_error);
-    if (!index_error && S_ISREG(index_file.info.st_mode))
-      return plan_regular_file(request, std::move(index_file), index, true, cache);
     return plan_listing(request, std::move(file), config);
   }
   if (!S_ISREG(file.info.st_mode))  // FIFOs, devices, sockets: never

@@ -24,6 +24,13 @@ using namespace std::chrono_literals;
 
 class SmallFileCache : public ServedDirectoryTest {
 protected:
+  void TearDown() override {
+    fs::remove_all(outside());
+    ServedDirectoryTest::TearDown();
+  }
+  // A directory beside the served one, for symlinks that leave the root.
+  fs::path outside() const { return root_path_.parent_path() / ("outside-" + root_path_.filename().string()); }
+
   // What the responder does on a miss: stat and read the file, offer it to the cache.
   bool store(mpserve::small_file_cache& cache, const std::string& name) {
     struct stat info {};
@@ -33,8 +40,8 @@ protected:
     return cache.store(name, info, std::move(content));
   }
 
-  std::string found(mpserve::small_file_cache& cache, const std::string& name) {
-    const auto* hit = cache.find(root_.get(), name);
+  std::string found(mpserve::small_file_cache& cache, const std::string& name, bool follow_symlinks = false) {
+    const auto* hit = cache.find(root_.get(), name, follow_symlinks);
     return hit ? hit->content : std::string("<miss>");
   }
 
@@ -52,7 +59,7 @@ TEST_F(SmallFileCache, AnUnchangedFileIsFoundAgain) {
   EXPECT_EQ(found(cache, "b.txt"), "<miss>");
 }
 
-TEST_F(SmallFileCache, AFileWrittenInPlaceIsReadAgain) {
+TEST_F(SmallFileCache, AFileWrittenInPlaceMisses) {
   mpserve::small_file_cache cache(16, 1024, 0ms);
   write("a.txt", "alpha");
   ASSERT_TRUE(store(cache, "a.txt"));
@@ -68,7 +75,8 @@ TEST_F(SmallFileCache, ReplacedDeletedOrRetypedFilesMiss) {
   write("deleted.txt", "alpha");
   write("retyped", "alpha");
   write("linked.txt", "alpha");
-  write("../outside-" + root_path_.filename().string(), "alpha");
+  fs::create_directories(outside());
+  std::ofstream(outside() / "linked.txt") << "alpha";
   for (const char* name : {"renamed.txt", "deleted.txt", "retyped", "linked.txt"}) ASSERT_TRUE(store(cache, name)) << name;
 
   write("new.txt", "omega");
@@ -77,24 +85,61 @@ TEST_F(SmallFileCache, ReplacedDeletedOrRetypedFilesMiss) {
   fs::remove(root_path_ / "retyped");
   fs::create_directory(root_path_ / "retyped");
   fs::remove(root_path_ / "linked.txt");
-  const auto outside = root_path_.parent_path() / ("outside-" + root_path_.filename().string());
-  fs::create_symlink(outside, root_path_ / "linked.txt");  // same bytes, but another file
+  fs::create_symlink(outside() / "linked.txt", root_path_ / "linked.txt");  // same bytes, another file
 
   for (const char* name : {"renamed.txt", "deleted.txt", "retyped", "linked.txt"})
     EXPECT_EQ(found(cache, name), "<miss>") << name;
-  fs::remove(outside);
+}
+
+// The very file that was read, but now reached through a link the normal open refuses: the
+// path is resolved by the same rules, so the cache refuses it too.
+TEST_F(SmallFileCache, TheSameFileThroughAForbiddenLinkMisses) {
+  mpserve::small_file_cache cache(16, 1024, 0ms);
+  write("dir/a.txt", "alpha");
+  ASSERT_TRUE(store(cache, "dir/a.txt"));
+  // Moving a directory leaves its files' ctime alone; an absolute symlink (even one that leads
+  // back inside) is refused by RESOLVE_BENEATH.
+  fs::rename(root_path_ / "dir", root_path_ / "dir2");
+  fs::create_symlink(root_path_ / "dir2", root_path_ / "dir");
+  EXPECT_EQ(found(cache, "dir/a.txt"), "<miss>");
+
+  write("b.txt", "bravo");
+  ASSERT_TRUE(store(cache, "b.txt"));
+  fs::create_directories(outside());
+  fs::rename(root_path_ / "b.txt", outside() / "b.txt");  // the same inode, now outside the root
+  fs::create_symlink(outside() / "b.txt", root_path_ / "b.txt");
+  EXPECT_EQ(found(cache, "b.txt"), "<miss>");
+}
+
+// Two servers in one process, one following symlinks: an entry one of them made through a
+// link is not used by the other, which may not follow it.
+TEST_F(SmallFileCache, EntriesAreUsedOnlyUnderTheCallersSymlinkRule) {
+  mpserve::small_file_cache cache(16, 1024, 0ms);
+  fs::create_directories(outside());
+  std::ofstream(outside() / "c.txt") << "charlie";
+  fs::create_symlink(outside() / "c.txt", root_path_ / "c.txt");
+  ASSERT_TRUE(store(cache, "c.txt"));
+  EXPECT_EQ(found(cache, "c.txt", true), "charlie");
+  EXPECT_EQ(found(cache, "c.txt", false), "<miss>");
 }
 
 TEST_F(SmallFileCache, RecentlyChangedLargeOrShortReadFilesAreNotKept) {
-  mpserve::small_file_cache settled_only(16, 1024);  // the default: changed in the last second
   write("fresh.txt", "alpha");
-  EXPECT_FALSE(store(settled_only, "fresh.txt"));
+  struct stat info {};
+  ASSERT_EQ(::stat((root_path_ / "fresh.txt").c_str(), &info), 0);
+  const std::chrono::system_clock::time_point changed{std::chrono::seconds(info.st_ctim.tv_sec) +
+                                                      std::chrono::nanoseconds(info.st_ctim.tv_nsec)};
+  mpserve::small_file_cache settled_only(16, 1024);  // the default: unchanged for 2 s
+  EXPECT_FALSE(settled_only.store("fresh.txt", info, "alpha"));  // now
+  EXPECT_FALSE(settled_only.store("fresh.txt", info, "alpha", changed + 1999ms));
+  EXPECT_FALSE(settled_only.store("fresh.txt", info, "alpha", changed - 10s));  // clock stepped back
   EXPECT_EQ(found(settled_only, "fresh.txt"), "<miss>");
+  EXPECT_TRUE(settled_only.store("fresh.txt", info, "alpha", changed + 2s));
+  EXPECT_EQ(found(settled_only, "fresh.txt"), "alpha");
 
   mpserve::small_file_cache cache(16, 4, 0ms);
   write("large.txt", "alpha");  // 5 bytes, limit 4
   EXPECT_FALSE(store(cache, "large.txt"));
-  struct stat info {};
   ASSERT_EQ(::stat((root_path_ / "large.txt").c_str(), &info), 0);
   mpserve::small_file_cache roomy(16, 1024, 0ms);
   EXPECT_FALSE(roomy.store("large.txt", info, "alp"));  // fewer bytes than the file has
@@ -115,16 +160,17 @@ TEST_F(SmallFileCache, OneSlotHoldsTheLatestPathOnly) {
 // once, and a file that changes is served as it is now, with its new validators.
 TEST_F(SmallFileCache, TheResponderServesSmallFilesFromMemoryAndSeesChanges) {
   mpserve::server_config config;
-  mpserve::small_file_cache cache(16, 1024);  // the default settle time: the file must be 1 s old
+  mpserve::small_file_cache cache(16, 1024, 0ms);
   write("page.html", "<p>one</p>");
   write("dir/index.html", "<p>index</p>");
-  std::this_thread::sleep_for(1100ms);
 
-  auto get = [&](std::string_view target, std::string_view range = {}, std::string_view if_none_match = {}) {
+  auto get = [&](std::string_view target, std::string_view range = {}, std::string_view if_none_match = {},
+                 bool head = false) {
     mpserve::request_view request;
     request.target = target;
     request.range = range;
     request.if_none_match = if_none_match;
+    request.head = head;
     return mpserve::plan_static_response(request, root_.get(), config, &cache);
   };
   auto body = [](const mpserve::response_plan& plan) {
@@ -156,7 +202,18 @@ TEST_F(SmallFileCache, TheResponderServesSmallFilesFromMemoryAndSeesChanges) {
   EXPECT_EQ(get("/page.html", {}, etag).header.result(), http::status::not_modified);
   EXPECT_EQ(get("/dir").header.result(), http::status::moved_permanently);
   EXPECT_EQ(get("/page.html/").header.result(), http::status::not_found);
+  auto head = get("/page.html", {}, {}, true);
+  EXPECT_EQ(head.header[http::field::content_length], "10");
+  EXPECT_TRUE(head.body.empty());
+  auto multipart = get("/page.html", "bytes=0-2,7-9");
+  EXPECT_EQ(multipart.header.result(), http::status::partial_content);
+  const std::string parts = body(multipart);
+  EXPECT_EQ(std::to_string(parts.size()), multipart.header[http::field::content_length]);
+  const auto first = parts.find("\r\n\r\n<p>"), second = parts.find("\r\n\r\n/p>");
+  EXPECT_TRUE(first != std::string::npos && second != std::string::npos && first < second) << parts;
+  EXPECT_EQ(get("/page.html", "bytes=50-").header.result(), http::status::range_not_satisfiable);
 
+  next_tick();
   write("page.html", "<p>two</p>");
   auto changed = get("/page.html");
   EXPECT_EQ(body(changed), "<p>two</p>");
