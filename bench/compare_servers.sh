@@ -12,8 +12,11 @@
 #
 #   bench/compare_servers.sh [--quick] [--size 1G] [--runs 5] [--wrk-reps 2] [--wrk-duration 10]
 #                            [--pin split,none] [--port 18300] [--mpserve build/bin/mpserve]
-#                            [--skip-download] [--skip-rps]
+#                            [--skip-download] [--skip-rps] [--small-path 1k.bin]
 # --quick: 128M file, 3 runs, 1 wrk rep of 3 s.
+# --small-path: where the 1 KiB file lives under the served directory (default 1k.bin, directly
+#   in it; e.g. a/b/1k.bin: mpserve's small-file cache checks a nested name with three system
+#   calls instead of one).
 # --pin: placements for part A, comma-separated. split = servers on CPU 0, client on CPU 1;
 #        none = no taskset. Part B runs unpinned, plus split (server CPU 0, wrk CPU 1) for
 #        1 thread/worker when split is listed.
@@ -27,7 +30,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 size=1G runs=5 wrk_reps=2 wrk_dur=10 pins=split,none base_port=18300
-mpserve=build/bin/mpserve do_a=1 do_b=1
+mpserve=build/bin/mpserve do_a=1 do_b=1 small_path=1k.bin
 while (($#)); do
   case $1 in
     --quick) size=128M runs=3 wrk_reps=1 wrk_dur=3; shift ;;
@@ -39,6 +42,9 @@ while (($#)); do
     --port) base_port=$2; shift 2 ;;
     --mpserve) mpserve=$2; shift 2 ;;
     --skip-download) do_a=0; shift ;;
+    --small-path) small_path=$2; shift 2
+      [[ $small_path =~ ^[A-Za-z0-9_][A-Za-z0-9_./-]*$ && $small_path != *..* ]] ||
+        { echo "--small-path must be a relative path without '..'" >&2; exit 1; } ;;
     --skip-rps) do_b=0; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 1 ;;
@@ -57,7 +63,8 @@ port_n=0
 mkdir -p "$work/www" "$work/tmp"
 # a private copy: others may rebuild build/bin/mpserve while this runs
 cp "$mpserve" "$work/mpserve"; mpserve_sum=$(sha256sum "$mpserve" | cut -c1-12); mpserve=$work/mpserve
-head -c 1024 /dev/urandom > "$work/www/1k.bin"
+mkdir -p "$work/www/$(dirname "$small_path")"
+head -c 1024 /dev/urandom > "$work/www/$small_path"
 cached_random_file "$work/www/big.bin" "$size" 2
 bytes=$(stat -c %s "$work/www/big.bin")
 raw_a=$work/download.tsv raw_b=$work/rps.tsv
@@ -150,7 +157,7 @@ rps_once() {  # $1=pin mode $2=proto $3=rep $4=server $5=threads
   local TIMEFORMAT='%3U %3S'
   b0=$(cpu_busy_ticks); t0=$(now_ns)
   { time timeout $((wrk_dur + 30)) "${wpin[@]}" "${wrap[@]}" wrk -t2 -c100 -d"${wrk_dur}s" --timeout 5s \
-      "http://127.0.0.1:$port/1k.bin" > "$work/wrk.out" 2>&1; } 2> "$work/wrk.time"
+      "http://127.0.0.1:$port/$small_path" > "$work/wrk.out" 2>&1; } 2> "$work/wrk.time"
   b1=$(cpu_busy_ticks); t1=$(now_ns)
   s1=$(proc_ticks "${pids[@]}"); syn1=$(mpc MPTcpExtMPCapableSYNACKRX)
   stop_server
@@ -180,7 +187,7 @@ run_rps() {
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); $(nproc) CPUs; $(nginx -v 2>&1);"
 echo "  $(curl --version | head -1 | cut -d' ' -f1-2); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); python $("$python" -V 2>&1 | cut -d' ' -f2)"
 echo "  mpserve $("$mpserve" --version 2>&1 | head -1), binary sha256 $mpserve_sum; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git status --porcelain -- server shared 2>/dev/null | grep -q . && echo ' with uncommitted changes in server/ or shared/')"
-echo "file: $bytes bytes; download runs: $runs; wrk: ${wrk_reps} x ${wrk_dur}s; pin: $pins"
+echo "file: $bytes bytes; download runs: $runs; wrk: ${wrk_reps} x ${wrk_dur}s; pin: $pins; small file: /$small_path"
 echo "load before: $(uptime)"
 
 if ((do_a)); then

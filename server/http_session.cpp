@@ -31,8 +31,10 @@ constexpr auto linger_time = std::chrono::seconds(2);
 // The first read of a keep-alive request: most requests fit, and the parser reads on if not.
 constexpr std::size_t first_read_size = 4096;
 
-// One cache per worker thread: nothing to lock on the request path. Sessions of servers with
-// other roots (tests run several) may share it; entries match only the same inode.
+// One cache per worker thread: nothing to lock on the request path. Servers with other roots
+// or symlink rules in the same process (tests run several) may share it safely: an entry is
+// used only when the path, resolved beneath the asking server's root by its rules, is the
+// same file. Its size is the first server's setting.
 small_file_cache* worker_file_cache(const server_config& config) {
   if (config.small_file_cache_entries == 0) return nullptr;
   thread_local small_file_cache cache(config.small_file_cache_entries, server_config::small_file_size_limit);

@@ -2,6 +2,8 @@
 
 #include "served_file.hpp"
 
+#include <fcntl.h>
+
 #include <functional>
 
 namespace mpserve {
@@ -17,6 +19,16 @@ bool unchanged(const struct stat& then, const struct stat& now) {
   return then.st_dev == now.st_dev && then.st_ino == now.st_ino && then.st_mode == now.st_mode &&
          then.st_size == now.st_size && same_time(then.st_mtim, now.st_mtim) &&
          same_time(then.st_ctim, now.st_ctim);
+}
+
+// What `relative` names now, for comparison with an entry (a regular file). A name directly
+// in the root has nothing to traverse: fstatat without following a final symlink sees the
+// very file openat2 would open, or else a symlink, whose type differs from the entry's and
+// so misses. One system call instead of three. Deeper names are resolved as the open does.
+bool stat_now(int root, const std::string& relative, bool follow_symlinks, struct stat& info) {
+  if (relative.find('/') == std::string::npos)
+    return ::fstatat(root, relative.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0;
+  return stat_resolved(root, relative, follow_symlinks, info);
 }
 
 std::chrono::nanoseconds since_epoch(const timespec& time) {
@@ -38,7 +50,7 @@ const cached_file* small_file_cache::find(int root, const std::string& relative,
   slot& entry = slot_for(relative);
   if (!entry.used || entry.relative != relative) return nullptr;
   struct stat now {};
-  if (!stat_resolved(root, relative, follow_symlinks, now) || !unchanged(entry.file.info, now)) {
+  if (!stat_now(root, relative, follow_symlinks, now) || !unchanged(entry.file.info, now)) {
     entry.used = false;
     entry.file.content = std::string();  // give the memory back now, not at the next store
     return nullptr;

@@ -2,10 +2,11 @@
 // The bytes of small files (pages, icons, scripts: up to 16 KiB), kept per worker thread.
 //
 // Serving a small file from the page cache costs openat2, fstat, pread and close besides the
-// socket's calls. A hit here costs no read and no copy from the page cache: the path is
-// resolved again by the very rules of the normal open (RESOLVE_BENEATH unless symlinks may be
-// followed: an O_PATH descriptor, fstat, close), and the answer comes from memory only if it
-// is still the file that was read (device, inode, type and mode, size, mtime, ctime). Any
+// socket's calls. A hit here costs no read and no copy: the path is resolved again by the
+// very rules of the normal open (RESOLVE_BENEATH unless symlinks may be followed: an O_PATH
+// descriptor, fstat, close; for a name directly in the served directory, where there is
+// nothing to traverse, one fstatat that does not follow a final symlink), and the answer
+// comes from memory only if it is still the file that was read (device, inode, type and mode, size, mtime, ctime). Any
 // change to the file moves its ctime; a rename over it, a deletion, a symlink put in its place
 // or in place of a directory above it changes what the path resolves to or makes it fail.
 // Either way the request takes the normal path. (nginx's open_file_cache instead trusts an

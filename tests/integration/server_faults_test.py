@@ -293,12 +293,13 @@ class FaultsTest(lifecycle.LifecycleTest):
         os.symlink(os.path.join(outside, "dir"), os.path.join(self.root, "dir"))
         self.assertEqual(fetch("/dir/inner.html")[0], 403)
 
-    def count_openat2(self, server, requests):
-        """openat2 calls mpserve makes while answering `requests` GETs of small.txt on one
-        keep-alive connection (strace attached to the running server, ended by PID)."""
+    def count_openat2(self, server, path, requests):
+        """(openat2 calls, of them with O_PATH) that mpserve makes while answering `requests`
+        GETs of `path` on one keep-alive connection (strace attached to the running server,
+        ended by PID)."""
         client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
         self.addCleanup(client.close)
-        client.request("GET", "/small.txt")  # fills the cache
+        client.request("GET", path)  # fills the cache
         self.assertEqual(client.getresponse().read(), b"small\n")
         log = tempfile.mktemp(prefix="mpserve-strace-")
         self.addCleanup(lambda: os.path.exists(log) and os.unlink(log))
@@ -308,7 +309,7 @@ class FaultsTest(lifecycle.LifecycleTest):
             if not traced_by(server.process.pid, tracer, deadline=10):
                 self.skipTest("strace could not attach to mpserve (ptrace restricted?)")
             for _ in range(requests):
-                client.request("GET", "/small.txt")
+                client.request("GET", path)
                 response = client.getresponse()
                 self.assertEqual((response.status, response.read()), (200, b"small\n"))
         finally:
@@ -321,10 +322,16 @@ class FaultsTest(lifecycle.LifecycleTest):
     def test_a_cached_small_file_is_not_opened_for_reading_again(self):
         if shutil.which("strace") is None:
             self.skipTest("strace is not installed (./run.sh deps installs it)")
-        time.sleep(SETTLE)  # small.txt from setUp settles
-        # Each hit resolves the path once more, with O_PATH; nothing is opened for reading.
-        self.assertEqual(self.count_openat2(self.start(), 50), (50, 50))
-        self.assertEqual(self.count_openat2(self.start("--small-file-cache", "0"), 50), (50, 0))
+        os.mkdir(os.path.join(self.root, "sub"))
+        shutil.copy(os.path.join(self.root, "small.txt"), os.path.join(self.root, "sub", "small.txt"))
+        time.sleep(SETTLE)  # both copies settle
+        server = self.start()
+        # Directly in the root a hit is one fstatat; deeper, the path is resolved again with
+        # O_PATH. Nothing is opened for reading.
+        self.assertEqual(self.count_openat2(server, "/small.txt", 50), (0, 0))
+        self.assertEqual(self.count_openat2(server, "/sub/small.txt", 50), (50, 50))
+        uncached = self.start("--small-file-cache", "0")
+        self.assertEqual(self.count_openat2(uncached, "/small.txt", 50), (50, 0))
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
