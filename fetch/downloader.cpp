@@ -24,6 +24,7 @@ namespace {
 
 // Large reads keep system calls few (docs/receive-methods.md); the buffer is per download.
 constexpr std::size_t body_buffer_size = 1 << 20;
+constexpr std::size_t header_read_size = 64 * 1024;  // Beast reads at most this much at once
 
 bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
 
@@ -159,6 +160,12 @@ void downloader::send_request() {
       self->parser_.emplace();
       self->parser_->body_limit(boost::none);
       self->buffer_.clear();
+      // Beast reads a header into an empty buffer 512 bytes at a time. Over MPTCP that first
+      // tiny read, taken from a receive window the server's first burst has filled, left the
+      // window update lost: the server waited for its 200 ms MPTCP retransmission timer, twice
+      // per download (docs/benchmarks.md). One large first read takes the header and the
+      // body bytes behind it at once.
+      self->buffer_.reserve(header_read_size);
       self->connection_.plain().expires_after(self->options_.read_timeout);
       self->connection_.visit([&](auto& s) {
         http::async_read_header(s, self->buffer_, *self->parser_,
