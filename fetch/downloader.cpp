@@ -9,7 +9,6 @@
 
 #include <fmt/format.h>
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -32,14 +31,6 @@ namespace {
 constexpr std::size_t tcp_body_buffer_size = 1 << 20;
 constexpr std::size_t mptcp_body_buffer_size = 256 << 10;
 constexpr std::size_t header_read_size = 64 * 1024;  // Beast reads at most this much at once
-
-std::size_t body_buffer_size_for(int fd) {
-  int protocol = 0;
-  socklen_t length = sizeof protocol;
-  const bool mptcp = ::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &length) == 0 &&
-                     protocol == IPPROTO_MPTCP;
-  return mptcp ? mptcp_body_buffer_size : tcp_body_buffer_size;
-}
 
 bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
 
@@ -345,7 +336,7 @@ void downloader::start_body(body_action action, std::uint64_t offset) {
   monitor_ = mp::transfer_monitor::create(executor_, connection_.native_handle(), monitor_options,
                                           [this] { return bytes_written_; });
   monitor_->start();
-  body_buffer_.resize(body_buffer_size_for(connection_.native_handle()));
+  body_buffer_.resize(connection_.is_mptcp_socket() ? mptcp_body_buffer_size : tcp_body_buffer_size);
 
   const auto length = parser_->content_length();
   if (length && !parser_->chunked()) {

@@ -78,6 +78,7 @@ bool http_connection::is_open() const { return plain_ && plain_->socket().is_ope
 
 void http_connection::close() {
   connected_ = false;
+  mptcp_socket_ = false;
   error_code ignored;
   if (plain_) plain_->socket().close(ignored);
 }
@@ -137,6 +138,7 @@ void http_connection::on_tcp_connected(const error_code& ec) {
   plain_->expires_never();
   std::error_code info_error;
   const auto stats = mp::query_connection(plain_->socket().native_handle(), info_error);
+  mptcp_socket_ = stats.mptcp || stats.fallback;
   spdlog::info("connected to {} over {}", origin_.host_header,
                stats.mptcp     ? fmt::format("MPTCP (token {:08x})", stats.token)
                : stats.fallback ? std::string("TCP (the server does not speak MPTCP)")

@@ -63,6 +63,8 @@ public:
 
   int native_handle();
   plain_stream& plain() { return *plain_; }
+  // Whether the open socket is an MPTCP one (also when it fell back to TCP), as found at connect.
+  bool is_mptcp_socket() const noexcept { return mptcp_socket_; }
 
   // Calls f(stream) with the stream to read and write: plain_stream& or tls_stream&.
   template <typename F>
@@ -90,6 +92,7 @@ private:
   std::optional<tls_stream> tls_stream_;       // and the stream that reads and writes through it
   url_target origin_;
   bool connected_ = false;
+  bool mptcp_socket_ = false;
   std::vector<mp::mptcp::endpoint> endpoints_;
   std::size_t next_endpoint_ = 0;
   boost::system::error_code last_error_;
