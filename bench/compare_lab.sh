@@ -55,11 +55,8 @@ make_work_dir compare_lab
 lab_id=bench$$
 sampler_pid="" client_pid="" nginx_pid="" nginx2_pid="" srv2_pid=""
 stop_all() {
-  local pid
-  for pid in $client_pid $sampler_pid $nginx_pid $nginx2_pid $srv2_pid; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  # shellcheck disable=SC2086  # unquoted on purpose: the unset ones drop out
+  stop_pids $client_pid $sampler_pid $nginx_pid $nginx2_pid $srv2_pid
   stop_server
   "$lab" --id "$lab_id" down >/dev/null 2>&1 || true
   rm -rf -- "$work"

@@ -17,6 +17,15 @@ stop_server() {
 }
 cleanup() { stop_server; rm -rf -- "$work" "${cleanup_paths[@]}"; }
 
+# stop_pids PID...: ends each of these processes (started by this script) and reaps it
+stop_pids() {
+  local pid
+  for pid in "$@"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+
 # make_work_dir NAME: work = a new /tmp/NAME.XXXXXX, removed (server stopped first) on exit
 make_work_dir() {
   work=$(mktemp -d "/tmp/$1.XXXXXX")

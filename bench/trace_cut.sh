@@ -43,11 +43,8 @@ make_work_dir trace_cut
 lab_id=trace$$
 server_pid="" sampler_pid="" client_pid=""
 cleanup() {
-  local pid
-  for pid in $client_pid $sampler_pid $server_pid; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  # shellcheck disable=SC2086  # unquoted on purpose: the unset ones drop out
+  stop_pids $client_pid $sampler_pid $server_pid
   "$lab" --id "$lab_id" down >/dev/null 2>&1 || true
   rm -rf -- "$work"
 }
