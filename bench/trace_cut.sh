@@ -80,7 +80,8 @@ trace=${out:-$(mktemp /tmp/trace_cut.XXXXXX)}
     echo "T $(since "$cut")"
     lab exec srv ss -tniM state established '( sport = :8000 )' 2>/dev/null |
       grep -oE "^(tcp|mptcp) +[0-9]+ +[0-9]+ +[^ ]+ +[^ ]+|rto:[0-9.]+|backoff:[0-9]+|unacked:[0-9]+|retrans:[0-9/]+|notsent:[0-9]+|lastack:[0-9]+" |
-      tr '\n' ' ' | sed 's/^/  srv subflows: /'; echo
+      tr '\n' ' ' | sed 's/^/  srv subflows: /' || true  # none left once the download is over
+    echo
     echo "  srv msk: $(lab exec srv ss -tnmM '( sport = :8000 )' 2>/dev/null | grep -A1 '^mptcp' | grep -oE 'skmem:\([^)]*\)' | head -1)"
     echo "  cli msk: $(lab exec cli ss -tnmM '( dport = :8000 )' 2>/dev/null | grep -A1 '^mptcp' | grep -oE 'skmem:\([^)]*\)' | head -1)"
     echo "  srv counters: $(lab exec srv nstat -az MPTcpExtMPTCPRetrans MPTcpExtSubflowStale MPTcpExtSubflowRecover 2>/dev/null | awk 'NR > 1 { printf "%s=%s ", $1, $2 }')"
