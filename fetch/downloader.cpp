@@ -336,6 +336,10 @@ void downloader::start_body(body_action action, std::uint64_t offset) {
   monitor_ = mp::transfer_monitor::create(executor_, connection_.native_handle(), monitor_options,
                                           [this] { return bytes_written_; });
   monitor_->start();
+  if (options_.replug_stalled_paths && connection_.is_mptcp_socket()) {
+    replugger_ = path_replugger::create(executor_, connection_.native_handle(), options_.end_progress);
+    replugger_->start();
+  }
   body_buffer_.resize(connection_.is_mptcp_socket() ? mptcp_body_buffer_size : tcp_body_buffer_size);
 
   const auto length = parser_->content_length();
@@ -362,6 +366,7 @@ bool downloader::write_body(const char* data, std::size_t size) {
   file_.write(data, size, file_error);
   if (file_error) {
     monitor_->cancel();
+    stop_replugger();
     connection_.close();
     // Nothing already on disk is lost: the .part keeps what was written before.
     finish_job(exit_file_io, fmt::format("cannot write {}: {}", file_.part_path(), file_error.message()));
@@ -411,6 +416,7 @@ void downloader::on_parsed_body(const error_code& ec) {
 // The body stopped before its end: what is on disk stays, and the next try resumes after it.
 void downloader::body_broke(const error_code& ec) {
   monitor_->cancel();
+    stop_replugger();
   connection_.close();
   local_.part_bytes += bytes_written_;
   const auto where = fmt::format("after {} of the body", mp::format_bytes(bytes_written_));
@@ -421,6 +427,7 @@ void downloader::body_broke(const error_code& ec) {
 void downloader::complete_body() {
   if (monitor_) {
     monitor_->finish();  // draws the last frame when there is a display
+    stop_replugger();
     monitor_.reset();
     if (options_.end_progress) options_.end_progress();
   }
@@ -468,9 +475,16 @@ void downloader::retry_or_fail(failure_kind kind, int code, std::string message,
   });
 }
 
+void downloader::stop_replugger() {
+  if (!replugger_) return;
+  replugger_->stop();
+  replugger_.reset();
+}
+
 void downloader::finish_job(int code, std::string message) {
   if (monitor_) {
     monitor_->cancel();
+    stop_replugger();
     monitor_.reset();
   }
   if (options_.end_progress) options_.end_progress();

@@ -8,6 +8,7 @@
 #include "checksum.hpp"
 #include "http_connection.hpp"
 #include "output_file.hpp"
+#include "path_replugger.hpp"
 #include "redirects.hpp"
 #include "resume_plan.hpp"
 #include "retry_policy.hpp"
@@ -68,6 +69,8 @@ struct download_options {
   // Draws the terminal progress (bar style); nullptr: log lines.
   std::function<void(const std::string& name, const mp::progress_report&)> draw_progress;
   std::function<void()> end_progress;  // leaves the progress area before a log line
+  // --replug-stalled-paths (needs CAP_NET_ADMIN): see path_replugger.hpp.
+  bool replug_stalled_paths = false;
 };
 
 struct download_job {
@@ -107,6 +110,7 @@ private:
   void complete_body();
   void retry_or_fail(failure_kind kind, int code, std::string message,
                      std::optional<std::chrono::milliseconds> delay = std::nullopt);
+  void stop_replugger();
   void finish_job(int code, std::string message);
 
   boost::asio::any_io_executor executor_;
@@ -138,6 +142,7 @@ private:
   std::uint64_t expected_total_ = 0;     // whole file, when known
   std::optional<sha256> hash_;
   std::shared_ptr<mp::transfer_monitor> monitor_;
+  std::shared_ptr<path_replugger> replugger_;
 };
 
 }  // namespace mpfetch

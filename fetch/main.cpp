@@ -5,12 +5,15 @@
 #include "progress_display.hpp"
 
 #include "mp/logging.hpp"
+#include "mp/pm_endpoints.hpp"
 #include "mp/pm_event_filter.hpp"
 #include "mp/pm_events.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -22,6 +25,14 @@ namespace {
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "mpfetch: %s\n", message.c_str());
   return code;
+}
+
+// CAP_NET_ADMIN in the effective set: what changing the path manager's endpoints takes.
+bool has_net_admin() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32))) != 0;
 }
 
 std::chrono::milliseconds seconds_to_ms(double seconds) {
@@ -75,6 +86,10 @@ int main(int argc, char** argv) {
   bool no_check_certificate = false;
   app.add_flag("--no-check-certificate", no_check_certificate, "do not verify the server's certificate");
   app.add_option("--ca-certificate", options.tls.ca_certificate, "trust the CA certificates in FILE (PEM) too");
+  app.add_flag("--replug-stalled-paths", options.replug_stalled_paths,
+               "when one MPTCP path goes silent and holds the download up, delete and re-add its "
+               "endpoint so the server re-sends at once what was stuck on it (needs CAP_NET_ADMIN; "
+               "changes the host's endpoints for a moment)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--log-json", json_log, "also write events as JSON lines to this file");
@@ -134,6 +149,20 @@ int main(int argc, char** argv) {
   if (to_stdout && options.continue_partial) return fail(mpfetch::exit_usage, "-c cannot resume standard output");
 
   options.mptcp = *mp::parse_mptcp_mode(mode_text);
+  if (options.replug_stalled_paths) {
+    if (options.mptcp == mp::mptcp_mode::off)
+      return fail(mpfetch::exit_usage, "--replug-stalled-paths works on MPTCP paths; it cannot go with --mptcp off");
+    if (!has_net_admin())
+      return fail(mpfetch::exit_usage, "--replug-stalled-paths changes the MPTCP endpoints, which needs CAP_NET_ADMIN "
+                                       "(run as root or grant it: setcap cap_net_admin+ep mpfetch)");
+    mp::pm_endpoint_table endpoints;
+    std::vector<mp::pm_endpoint> listed;
+    std::error_code pm_error = endpoints.open();
+    if (!pm_error) pm_error = endpoints.list(listed);
+    if (pm_error)
+      return fail(mpfetch::exit_usage, "--replug-stalled-paths: cannot read the kernel's MPTCP endpoints: " +
+                                           pm_error.message());
+  }
   options.progress_interval = seconds_to_ms(progress_seconds);
   options.waitretry = seconds_to_ms(waitretry);
   if (timeout > 0) connect_timeout = read_timeout = timeout;
