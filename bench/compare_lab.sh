@@ -17,7 +17,8 @@
 # to compare what the kernel's knobs change. --pairs picks server + client pairs, to tell which
 # side makes a difference: mp (mpserve + mpfetch), nginx (nginx + curl), mp-curl (mpserve +
 # curl), nginx-mpfetch (nginx + mpfetch), mp-sendfile (mpserve --body-method sendfile + mpfetch),
-# nginx-nocork (nginx with tcp_nopush off + curl).
+# nginx-nocork (nginx with tcp_nopush off + curl), mp-replug and nginx-mpfetch-replug (the same
+# with mpfetch --replug-stalled-paths, which re-plugs a path that holds the download up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -43,7 +44,7 @@ done
 [[ $mode == blackhole || $mode == down ]] || { echo "--mode must be blackhole or down" >&2; exit 1; }
 IFS=, read -ra pairs <<< "$pairs_arg"
 for pair in "${pairs[@]}"; do
-  case $pair in mp|nginx|mp-curl|nginx-mpfetch|mp-sendfile|nginx-nocork) ;; *) echo "unknown pair: $pair" >&2; exit 1 ;; esac
+  case $pair in mp|nginx|mp-curl|nginx-mpfetch|mp-sendfile|nginx-nocork|mp-replug|nginx-mpfetch-replug) ;; *) echo "unknown pair: $pair" >&2; exit 1 ;; esac
 done
 mpserve=$(realpath build/bin/mpserve) mpfetch=$(realpath build/bin/mpfetch)
 need_tools "$mpserve" "$mpfetch" nginx mptcpize curl python3 nft
@@ -159,6 +160,8 @@ client_cmd() {  # PAIR: the client's command line (words split on purpose by the
     nginx-mpfetch) echo "$fetch http://192.0.2.1:8001/file.bin" ;;
     nginx-nocork) echo "$curl http://192.0.2.1:8003/file.bin" ;;
     mp-sendfile) echo "$fetch http://192.0.2.1:8002/file.bin" ;;
+    mp-replug) echo "$fetch --replug-stalled-paths http://192.0.2.1:8000/file.bin" ;;
+    nginx-mpfetch-replug) echo "$fetch --replug-stalled-paths http://192.0.2.1:8001/file.bin" ;;
   esac
 }
 printf '%-13s %-4s %-6s %12s %10s %10s %11s %12s %8s %5s\n' pair run kind "aggregate" efficiency "cut->90%" "below10%" "restore->90%" intact exit
@@ -196,6 +199,8 @@ for pair in "${pairs[@]}"; do
     nginx-mpfetch) name="nginx (mptcpize) + mpfetch" ;;
     mp-sendfile) name="mpserve --body-method sendfile + mpfetch" ;;
     nginx-nocork) name="nginx tcp_nopush off + curl" ;;
+    mp-replug) name="mpserve + mpfetch --replug-stalled-paths" ;;
+    nginx-mpfetch-replug) name="nginx (mptcpize) + mpfetch --replug-stalled-paths" ;;
   esac
   printf '| %s | %.3f | %s s | %s s | %s s | %d/%d |\n' "$name" "$eff" "$cutr" "$sil" "$res" "$intact" $((2 * runs))
 done

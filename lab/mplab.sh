@@ -6,7 +6,7 @@
 #   path B  198.51.100.0/24  client .2  server .1
 # each optionally shaped with `tc tbf` in both directions. The hosts are configured as real ones
 # are, with host/if-up.d/mptcp (per-interface policy routing) and host/mptcp-setup (server:
-# 198.51.100.1 a signal endpoint; client: 198.51.100.2 a subflow endpoint; limits 2).
+# 198.51.100.1 a signal endpoint; client: 192.0.2.2 and 198.51.100.2 subflow endpoints; limits 3).
 # Nothing is done in the root namespace. State (names, rates, cuts, PIDs) lives in
 # $MPLAB_STATE_DIR/ID (default /run/mplab), so later commands find the lab.
 set -euo pipefail
@@ -183,8 +183,11 @@ cmd_up() {
     run_hook "$ns_cli" up "$dev" "$cli_addr" "$srv_addr"
     run_hook "$ns_srv" up "$dev" "$srv_addr"
   done
-  ip netns exec "$ns_srv" "$host_dir/mptcp-setup" server --signal 198.51.100.1 --limits 2 >/dev/null
-  ip netns exec "$ns_cli" "$host_dir/mptcp-setup" client --subflow 198.51.100.2 --limits 2 >/dev/null
+  # Both client addresses are endpoints (the primary one too, as NetworkManager and mptcpd make
+  # them), so that either path can be re-plugged (mpfetch --replug-stalled-paths). Limits: the
+  # two extra subflows of a connection, plus one spare for a path that joins again.
+  ip netns exec "$ns_srv" "$host_dir/mptcp-setup" server --signal 198.51.100.1 --limits 3 >/dev/null
+  ip netns exec "$ns_cli" "$host_dir/mptcp-setup" client --subflow 192.0.2.2 198.51.100.2 --limits 3 >/dev/null
   cat > "$state/lab.env" <<EOF
 NS_CLI=$ns_cli
 NS_SRV=$ns_srv

@@ -9,6 +9,9 @@
 # - failover: path A blackholed mid-transfer and restored: the copy is byte-exact, both
 #   programs log path A's subflow stalling (or closing), path A carries data again after the
 #   restore, and the throughput returns to the aggregate before the transfer ends;
+# - re-plug: the same cut with mpfetch --replug-stalled-paths: mpfetch finds path A's subflow
+#   holding the download up, deletes and re-adds its endpoint, a new subflow joins over A after
+#   the restore, the copy is byte-exact and the endpoints are as before;
 # - total outage: both paths blackholed for longer than mpfetch's read timeout, then restored:
 #   mpfetch reconnects, resumes with a range request (206) and the copy is byte-exact.
 #
@@ -115,6 +118,29 @@ measured_fetch() {
   report "$name" "$t0" "$t1"
 }
 
+# download_across_a_cut NAME [MPFETCH ARGS]: big.bin with the paths sampled, path A blackholed
+# 2 s in and restored 4 s later; sets rc (mpfetch's exit), t0, cut, restored and t1.
+download_across_a_cut() {
+  local name=$1
+  shift
+  start_sampler "$name"
+  t0=$(now)
+  start_fetch "$name" http://192.0.2.1:8080/big.bin "$@"
+  sleep 2
+  kill -0 "$fetch_pid" 2>/dev/null || fail "mpfetch ended before path A could be cut"
+  cut=$(now)
+  lab cut A --mode blackhole > /dev/null
+  sleep 4
+  restored=$(now)
+  lab restore A > /dev/null
+  rc=0
+  wait "$fetch_pid" || rc=$?
+  fetch_pid=
+  t1=$(now)
+  stop_sampler
+  return "$rc"
+}
+
 # --- fallback: --mptcp off on the server, then on the client ---
 # What one path delivers to a plain TCP download is also the yardstick for aggregation: the
 # interfaces count each TCP segment's payload and one set of headers per offloaded burst, while
@@ -165,22 +191,7 @@ echo "ok: 160 MiB at $((r_steady_bps / 1000000)) Mbit/s over 2 x $rate (>= 1.8 x
 
 # --- failover: A blackholed at 2 s for 4 s during a 160 MiB download ---
 server_lines_before=$(wc -l < "$work/server.err")
-start_sampler failover
-t0=$(now)
-start_fetch failover http://192.0.2.1:8080/big.bin
-sleep 2
-kill -0 "$fetch_pid" 2>/dev/null || fail "mpfetch ended before path A could be cut"
-cut=$(now)
-lab cut A --mode blackhole > /dev/null
-sleep 4
-restored=$(now)
-lab restore A > /dev/null
-rc=0
-wait "$fetch_pid" || rc=$?
-fetch_pid=
-t1=$(now)
-stop_sampler
-(( rc == 0 )) || fail "mpfetch exit $rc after path A was blackholed: $(tail -n3 "$work/failover.err")"
+download_across_a_cut failover || fail "mpfetch exit $rc after path A was blackholed: $(tail -n3 "$work/failover.err")"
 cmp -s "$work/root/big.bin" "$work/failover.copy" || fail "the copy differs after the failover"
 echo "ok: 160 MiB byte-exact although path A was blackholed for 4 s"
 report failover "$t0" "$t1" --cut "$cut" --restore "$restored"
@@ -202,6 +213,27 @@ grep -qE 'subflow [0-9]+ 192\.0\.2\.2:[0-9]+ -> 192\.0\.2\.1:8080 carries data a
 [[ $r_restore_recovery_s != none ]] || fail "the throughput did not return to 90% of the aggregate after the restore"
 echo "ok: after the restore path A carried $((r_after_A_bps / 1000000)) Mbit/s; the aggregate was back in ${r_restore_recovery_s} s"
 rm -f "$work/failover.copy"
+
+# --- re-plug: the same cut, with mpfetch --replug-stalled-paths ---
+kernel_gap=$r_cut_recovery_s
+endpoints_before=$(lab exec cli ip mptcp endpoint show)
+download_across_a_cut replug --replug-stalled-paths || fail "mpfetch --replug-stalled-paths exit $rc: $(tail -n3 "$work/replug.err")"
+cmp -s "$work/root/big.bin" "$work/replug.copy" || fail "the copy differs after the re-plug"
+report replug "$t0" "$t1" --cut "$cut" --restore "$restored"
+grep -qE '\[paths\] subflow 192\.0\.2\.2:[0-9]+ -> 192\.0\.2\.1:8080 went quiet' "$work/replug.err" ||
+  fail "mpfetch did not find path A's subflow holding the download up"
+grep -qE '\[paths\] re-plugged endpoint 192\.0\.2\.2 id [0-9]+ subflow' "$work/replug.err" ||
+  fail "mpfetch did not re-plug path A's endpoint"
+grep -qE '\[paths\] a new subflow from 192\.0\.2\.2 has joined' "$work/replug.err" ||
+  fail "no new subflow joined over path A after the restore"
+at_least "$r_after_A_bps" $((rate_bits / 2)) ||
+  fail "path A carried only $((r_after_A_bps / 1000000)) Mbit/s after the restore"
+endpoints_after=$(lab exec cli ip mptcp endpoint show)
+[[ $endpoints_after == "$endpoints_before" ]] ||
+  fail "the endpoints changed: before '$endpoints_before', after '$endpoints_after'"
+echo "ok: re-plugged path A; byte-exact, endpoints as before, A back after the restore;" \
+  "path B at 90 % after ${r_cut_recovery_s} s (${kernel_gap} s without re-plugging, above)"
+rm -f "$work/replug.copy"
 
 # --- total outage: both paths blackholed for 5 s, longer than the 2 s read timeout ---
 start_sampler outage

@@ -83,12 +83,12 @@ expect_plan() {  # SIDE EXPECTED-OUTPUT ARGS...
   echo "ok: in $side, mptcp-setup $* --dry-run -> ${got:-(nothing: already configured)}"
 }
 endpoints_before=$(lab exec cli ip mptcp endpoint show)
-expect_plan cli "" client --subflow 198.51.100.2 --limits 2
-expect_plan srv "" server --signal 198.51.100.1 --limits 2
+expect_plan cli "" client --subflow 192.0.2.2 198.51.100.2 --limits 3
+expect_plan srv "" server --signal 198.51.100.1 --limits 3
 expect_plan cli "ip mptcp limits set subflow 4 add_addr_accepted 4" client 198.51.100.2 --limits 4
-expect_plan cli $'ip mptcp endpoint delete id 1\nip mptcp endpoint add 198.51.100.2 dev path-b signal' \
-  client --signal 198.51.100.2
-expect_plan srv "ip mptcp endpoint add 192.0.2.1 dev path-a signal" server 198.51.100.1 192.0.2.1
+expect_plan cli $'ip mptcp endpoint delete id 2\nip mptcp endpoint add 198.51.100.2 dev path-b signal' \
+  client --signal 198.51.100.2 --limits 3
+expect_plan srv "ip mptcp endpoint add 192.0.2.1 dev path-a signal" server 198.51.100.1 192.0.2.1 --limits 3
 [[ $(lab exec cli ip mptcp endpoint show) == "$endpoints_before" ]] || fail "--dry-run changed the endpoints"
 
 # --- a download that loses path A for 3 s ---
@@ -146,7 +146,7 @@ fetch_pid=
 cmp -s "$work/root/file.bin" "$work/copy.bin" || fail "the copy differs"
 echo "ok: 64 MiB byte-exact although path A was blackholed mid-transfer"
 grep -q '^path A: CUT (blackhole)' "$work/status.out" || fail "status did not show path A cut"
-grep -q 'mptcp  endpoint: 198.51.100.2 id 1 subflow dev path-b' "$work/status.out" ||
+grep -q 'mptcp  endpoint: 198.51.100.2 id 2 subflow dev path-b' "$work/status.out" ||
   fail "status did not show the client's subflow endpoint"
 grep -qE '^ss +mptcp ' "$work/status.out" || fail "status did not show the live MPTCP connection"
 echo "ok: status during the cut shows the cut, the endpoints and the live connection"
@@ -185,9 +185,9 @@ post_down cli path-a 192.0.2.2
 post_down cli path-b 198.51.100.2
 post_down srv path-a 192.0.2.1
 post_down srv path-b 198.51.100.1
-lab exec cli "$SETUP" client --remove 198.51.100.2 > /dev/null || fail "mptcp-setup client --remove failed"
+lab exec cli "$SETUP" client --remove 192.0.2.2 198.51.100.2 > /dev/null || fail "mptcp-setup client --remove failed"
 lab exec srv "$SETUP" server --remove 198.51.100.1 > /dev/null || fail "mptcp-setup server --remove failed"
-[[ -z $(lab exec cli "$SETUP" client --remove 198.51.100.2 --dry-run) ]] ||
+[[ -z $(lab exec cli "$SETUP" client --remove 192.0.2.2 198.51.100.2 --dry-run) ]] ||
   fail "mptcp-setup --remove --dry-run plans something after the removal"
 for side in cli srv; do
   rules=$(lab exec "$side" ip -4 rule show | awk '{ $1 = ""; print }' | sed 's/^ *//')
