@@ -11,7 +11,8 @@
 # Settings (environment): DEMO_RATE (per path, default 100mbit), DEMO_SIZE_MIB (1024),
 # DEMO_CUT_AT (seconds into the download, 8), DEMO_CUT_FOR (seconds, 8),
 # DEMO_CUT_MODE (blackhole|down, blackhole), DEMO_INTERVAL (progress lines, seconds, 2),
-# DEMO_CACHE (where ubuntu.iso and the chart are kept).
+# DEMO_REPLUG (1: mpfetch --replug-stalled-paths re-plugs the cut path at once; 0: the kernel
+# alone, ~1 s), DEMO_CACHE (where ubuntu.iso and the chart are kept).
 set -euo pipefail
 mpserve=$(readlink -f "${1:?usage: failover_demo.sh MPSERVE MPFETCH}")
 mpfetch=$(readlink -f "${2:?usage: failover_demo.sh MPSERVE MPFETCH}")
@@ -24,6 +25,10 @@ cut_at=${DEMO_CUT_AT:-8}
 cut_for=${DEMO_CUT_FOR:-8}
 cut_mode=${DEMO_CUT_MODE:-blackhole}
 interval=${DEMO_INTERVAL:-2}
+replug=${DEMO_REPLUG:-1}
+[[ $replug == 0 || $replug == 1 ]] || { echo "demo: DEMO_REPLUG must be 0 or 1, not '$replug'" >&2; exit 2; }
+replug_args=()
+((replug)) && replug_args=(--replug-stalled-paths)
 # The interpreter itself, not a wrapper such as a pyenv shim: the sampler is ended by its PID.
 python=$(python3 -c 'import sys; print(sys.executable)')
 cache=${DEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mpserve-demo}
@@ -78,7 +83,7 @@ echo "demo: downloading http://192.0.2.1:8000/ubuntu.iso; path A is cut at ${cut
 start=$(now)
 # Through a process substitution rather than a pipe: $! is then mpfetch itself (mplab.sh exec
 # keeps the PID), so the demo waits for mpfetch's own exit status.
-"$lab" --id "$id" exec cli "$mpfetch" --progress dot --progress-interval "$interval" \
+"$lab" --id "$id" exec cli "$mpfetch" --progress dot --progress-interval "$interval" "${replug_args[@]}" \
   http://192.0.2.1:8000/ubuntu.iso -O "$work/ubuntu.iso" > >(sed -u 's/^/client: /') 2>&1 &
 client_pid=$!
 
