@@ -93,7 +93,12 @@ std::error_code transact(int fd, std::span<const std::byte> message,
       const std::size_t advance = std::min<std::size_t>(NLMSG_ALIGN(header.nlmsg_len), rest.size());
       rest = rest.subspan(advance);
       if (header.nlmsg_seq != sent.nlmsg_seq) continue;  // a stale reply to an earlier request
-      if (header.nlmsg_type == NLMSG_DONE) return {};
+      if (header.nlmsg_type == NLMSG_DONE) {
+        // A dump that failed part-way says so here.
+        int error = 0;
+        if (body.size() >= sizeof error) std::memcpy(&error, body.data(), sizeof error);
+        return error < 0 ? std::error_code(-error, std::system_category()) : std::error_code();
+      }
       if (header.nlmsg_type == NLMSG_ERROR) {
         nlmsgerr error;
         if (body.size() < sizeof error.error) return std::make_error_code(std::errc::bad_message);

@@ -16,10 +16,12 @@ namespace mp {
 
 namespace {
 
+// Comparable form: IPv4-mapped IPv6 as IPv4, IPv6 without its scope id.
 boost::asio::ip::address unmapped(const boost::asio::ip::address& address) {
-  if (address.is_v6() && address.to_v6().is_v4_mapped())
-    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
-  return address;
+  if (!address.is_v6()) return address;
+  const auto v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6);
+  return boost::asio::ip::address_v6(v6.to_bytes());
 }
 
 pm_endpoint parse_endpoint(std::span<const std::byte> attributes) {
@@ -87,6 +89,7 @@ void put_endpoint(genetlink::request& request, const pm_endpoint& endpoint, bool
 }  // namespace
 
 bool pm_endpoint::creates_subflows() const { return (flags & MPTCP_PM_ADDR_FLAG_SUBFLOW) != 0; }
+bool pm_endpoint::implicit() const { return (flags & MPTCP_PM_ADDR_FLAG_IMPLICIT) != 0; }
 
 std::string pm_endpoint::to_string() const {
   std::string text = unmapped(address).to_string();

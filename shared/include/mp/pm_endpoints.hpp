@@ -2,7 +2,8 @@
 // The in-kernel path manager's endpoints of this network namespace (what `ip mptcp endpoint`
 // shows and changes), through the "mptcp_pm" generic netlink family. Listing needs no
 // privilege; adding and deleting need CAP_NET_ADMIN (EPERM otherwise). Blocking calls that the
-// kernel answers at once: for rare, deliberate changes, never for a hot path.
+// kernel answers within the call (deleting an endpoint takes the lock of every MPTCP socket in
+// the namespace): for rare, deliberate changes, never for a hot path.
 
 #include <boost/asio/ip/address.hpp>
 
@@ -20,6 +21,7 @@ struct pm_endpoint {
   std::uint32_t flags = 0;  // MPTCP_PM_ADDR_FLAG_* (signal, subflow, backup, fullmesh)
   std::int32_t ifindex = 0;
   bool creates_subflows() const;  // the `subflow` flag: this host joins from the address
+  bool implicit() const;          // made by the kernel for an address in use; cannot be added
   std::string to_string() const;  // as `ip mptcp endpoint show` words it
   friend bool operator==(const pm_endpoint&, const pm_endpoint&) = default;
 };
@@ -44,11 +46,11 @@ public:
 private:
   int fd_ = -1;
   std::uint16_t family_id_ = 0;
-  std::uint32_t sequence_ = 0;
+  std::uint32_t sequence_ = 1;  // resolving the family used 1
 };
 
 // The endpoint for this local address, or nullptr. An IPv4-mapped IPv6 address matches the
-// IPv4 endpoint.
+// IPv4 endpoint; an IPv6 scope id is not compared (endpoints carry none).
 const pm_endpoint* find_endpoint(const std::vector<pm_endpoint>& endpoints,
                                  const boost::asio::ip::address& address);
 
