@@ -164,16 +164,16 @@ client_cmd() {  # PAIR: the client's command line (words split on purpose by the
     nginx-mpfetch-replug) echo "$fetch --replug-stalled-paths http://192.0.2.1:8001/file.bin" ;;
   esac
 }
-printf '%-13s %-4s %-6s %12s %10s %10s %11s %12s %8s %5s\n' pair run kind "aggregate" efficiency "cut->90%" "below10%" "restore->90%" intact exit
+printf '%-21s %-4s %-6s %12s %10s %10s %11s %12s %8s %5s\n' pair run kind "aggregate" efficiency "cut->90%" "below10%" "restore->90%" intact exit
 for ((run = 1; run <= runs; run++)); do
   for pair in "${pairs[@]}"; do
     # shellcheck disable=SC2046  # the command line is split on purpose
     measure "$pair-agg-$run" nocut $(client_cmd "$pair")
     measure "$pair-cut-$run" cut $(client_cmd "$pair")
     agg=$(get "$pair-agg-$run" steady_bps)
-    printf '%-13s %-4s %-6s %12s %10s %10s %11s %12s %8s %5s\n' "$pair" "$run" plain "$(mbit "$agg")" \
+    printf '%-21s %-4s %-6s %12s %10s %10s %11s %12s %8s %5s\n' "$pair" "$run" plain "$(mbit "$agg")" \
       "$(echo "scale=3; $agg / $sum" | bc)" - - - "$(get "$pair-agg-$run" intact)" "$(get "$pair-agg-$run" exit)"
-    printf '%-13s %-4s %-6s %12s %10s %10s %11s %12s %8s %5s\n' "$pair" "$run" "cut" \
+    printf '%-21s %-4s %-6s %12s %10s %10s %11s %12s %8s %5s\n' "$pair" "$run" "cut" \
       "$(mbit "$(get "$pair-cut-$run" before_bps)")" - "$(get "$pair-cut-$run" cut_recovery_s)" \
       "$(get "$pair-cut-$run" cut_silence_s)" "$(get "$pair-cut-$run" restore_recovery_s)" \
       "$(get "$pair-cut-$run" intact)" "$(get "$pair-cut-$run" exit)"

@@ -416,7 +416,7 @@ void downloader::on_parsed_body(const error_code& ec) {
 // The body stopped before its end: what is on disk stays, and the next try resumes after it.
 void downloader::body_broke(const error_code& ec) {
   monitor_->cancel();
-    stop_replugger();
+  stop_replugger();
   connection_.close();
   local_.part_bytes += bytes_written_;
   const auto where = fmt::format("after {} of the body", mp::format_bytes(bytes_written_));

@@ -160,8 +160,8 @@ int main(int argc, char** argv) {
     std::error_code pm_error = endpoints.open();
     if (!pm_error) pm_error = endpoints.list(listed);
     if (pm_error)
-      return fail(mpfetch::exit_usage, "--replug-stalled-paths: cannot read the kernel's MPTCP endpoints: " +
-                                           pm_error.message());
+      return fail(mpfetch::exit_generic, "--replug-stalled-paths: cannot read the kernel's MPTCP endpoints: " +
+                                             pm_error.message());
   }
   options.progress_interval = seconds_to_ms(progress_seconds);
   options.waitretry = seconds_to_ms(waitretry);

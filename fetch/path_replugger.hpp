@@ -8,11 +8,14 @@
 // there, instead of after the ~1 s of retransmission rounds it takes to call the subflow stale.
 // Adding the endpoint back makes the path manager join from the address again: the join's SYN
 // goes through as soon as the path works, and the path carries its share again. A join that has
-// not come up within a few seconds (its SYN retransmissions slow down) is started afresh.
+// not come up is started afresh after 5 s, then 10, 20, up to every 60 s.
 //
 // Endpoints belong to the network namespace, so this needs CAP_NET_ADMIN, and every MPTCP
-// connection of the host loses its subflow on that path for the moment and gets it back the
-// same way (the path is dead for all of them).
+// connection of the host loses its subflows from that address for the moment and gets them
+// back the same way. So an address is left alone when it still carries a subflow that works
+// (the path to one of the server's addresses failed, not this address's own path), when its
+// endpoint opens no subflows, and on kernels older than 6.5 (no MPTCP_FULL_INFO, and no
+// connection-level byte counter to tell data waiting out of order).
 
 #include "stuck_path_detector.hpp"
 
@@ -27,6 +30,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace mpfetch {
 
@@ -37,15 +41,19 @@ public:
   static std::shared_ptr<path_replugger> create(boost::asio::any_io_executor executor, int fd,
                                                 std::function<void()> before_log);
   void start();
-  void stop();
+  void stop();  // also adds back an endpoint whose re-adding has failed so far
 
 private:
   path_replugger(boost::asio::any_io_executor executor, int fd, std::function<void()> before_log);
   void schedule();
   void tick();
+  void act_on(const stuck_path_detector::stuck_subflow& stuck, mp::progress_clock::time_point now);
+  void watch_joins(const mp::connection_stats& stats, mp::progress_clock::time_point now);
   // Deletes and re-adds the endpoint of `local`; false when there is none or it failed.
   bool replug(const boost::asio::ip::address& local, bool first_time);
+  void restore_lost_endpoints();
   void log(spdlog::level::level_enum level, std::string_view event, const std::string& text);
+  void log_once(const std::string& key, const std::string& text);
 
   boost::asio::steady_timer timer_;
   int fd_;
@@ -54,11 +62,14 @@ private:
   mp::pm_endpoint_table endpoints_;
   // Re-plugged paths not joined again yet, by address.
   struct awaiting {
-    mp::progress_clock::time_point replugged;  // last re-plugged
+    mp::progress_clock::time_point next_try;     // when to re-plug again if still not joined
+    mp::progress_clock::duration wait;           // doubles after each try, up to a minute
     std::uint16_t stuck_port = 0;  // the stuck subflow's, which may still show until it closes
   };
   std::map<std::string, awaiting> awaiting_join_;
-  std::set<std::string> told_no_endpoint_;
+  std::map<std::string, mp::progress_clock::time_point> last_replugged_;  // by address
+  std::vector<mp::pm_endpoint> lost_;  // deleted, and adding them back has failed so far
+  std::set<std::string> told_;         // what log_once has said
   bool running_ = false;
 };
 

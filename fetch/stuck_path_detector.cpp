@@ -4,7 +4,7 @@
 
 namespace mpfetch {
 
-std::vector<mp::subflow_sample> stuck_path_detector::add(const mp::progress_snapshot& snapshot) {
+std::vector<stuck_path_detector::stuck_subflow> stuck_path_detector::add(const mp::progress_snapshot& snapshot) {
   const auto now = snapshot.time;
 
   // Out-of-order data (plus anything received twice), against its usual level.
@@ -27,9 +27,11 @@ std::vector<mp::subflow_sample> stuck_path_detector::add(const mp::progress_snap
     auto found = subflows_.find(key);
     tracked t;
     if (found == subflows_.end()) {
+      // A subflow seen for the first time has not moved as far as we know: a join still
+      // waiting for its SYN to get through must not count as a path that delivers.
       t.bytes = sample.bytes;
-      t.last_moved = now;
       t.carried = sample.bytes > 0;
+      t.last_moved = t.carried ? now : mp::progress_clock::time_point::min();
     } else {
       t = found->second;
       if (sample.bytes != t.bytes) {
@@ -42,20 +44,27 @@ std::vector<mp::subflow_sample> stuck_path_detector::add(const mp::progress_snap
   }
   subflows_ = std::move(current);
 
-  std::vector<mp::subflow_sample> stuck;
+  std::vector<stuck_subflow> stuck;
   if (!waiting_since_ || now - *waiting_since_ < settings_.quiet_after / 2) return stuck;
   for (const auto& sample : snapshot.subflows) {
     auto& t = subflows_.at(mp::key_of(sample));
     if (!t.carried || t.reported || now - t.last_moved < settings_.quiet_after) continue;
+    // It went quiet about when data began to wait: one that has idled for long (a path the
+    // scheduler had no need for) is not what the data waits for.
+    if (t.last_moved < *waiting_since_ - settings_.quiet_after) continue;
     // The one that went quiet first: another subflow brought something after it (the rest of
     // what was in flight, or a piece of the hole the sender re-sent there). Paths that went
     // quiet together tell nothing apart yet.
-    const bool others_moved_later = std::any_of(subflows_.begin(), subflows_.end(), [&](const auto& other) {
-      return other.second.last_moved > t.last_moved;
-    });
+    bool others_moved_later = false, address_still_carries = false;
+    for (const auto& other : snapshot.subflows) {
+      const auto& o = subflows_.at(mp::key_of(other));
+      if (&o == &t || o.last_moved <= t.last_moved) continue;
+      others_moved_later = true;
+      if (other.local.address == sample.local.address) address_still_carries = true;
+    }
     if (!others_moved_later) continue;
     t.reported = true;
-    stuck.push_back(sample);
+    stuck.push_back({sample, address_still_carries});
   }
   return stuck;
 }

@@ -38,16 +38,24 @@ public:
   stuck_path_detector() : stuck_path_detector(settings{}) {}
   explicit stuck_path_detector(settings s) : settings_(s) {}
 
+  struct stuck_subflow {
+    mp::subflow_sample sample;
+    // Another subflow from the same local address brought data after this one went quiet:
+    // the path to one of the peer's addresses failed, not this address's own path, so the
+    // address must not be taken away.
+    bool address_still_carries = false;
+  };
+
   // Feed every snapshot in order. Its subflow bytes are each subflow's received counter, its
   // transfer_bytes the connection's in-order received bytes (MPTCP_INFO's bytes_received).
   // Returns the subflows found stuck with it; each is reported once, and a subflow absent
   // from a snapshot is forgotten.
-  std::vector<mp::subflow_sample> add(const mp::progress_snapshot& snapshot);
+  std::vector<stuck_subflow> add(const mp::progress_snapshot& snapshot);
 
 private:
   struct tracked {
     std::uint64_t bytes = 0;
-    mp::progress_clock::time_point last_moved;
+    mp::progress_clock::time_point last_moved;  // min(): not since it appeared
     bool carried = false;
     bool reported = false;
   };

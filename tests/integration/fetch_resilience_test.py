@@ -238,7 +238,7 @@ class DownloadsTest(FetchTest):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stderr, "")
 
-    def test_replug_stalled_paths_needs_mptcp_and_cap_net_admin_and_leaves_a_healthy_path_alone(self):
+    def test_replug_stalled_paths_needs_mptcp_and_cap_net_admin(self):
         server, port = start_mpserve(self.root)
         self.cleanups.append(server.stop)
         url = "http://127.0.0.1:%d/mid.bin" % port
@@ -246,18 +246,22 @@ class DownloadsTest(FetchTest):
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertIn("cannot go with --mptcp off", result.stderr)
         # Without CAP_NET_ADMIN (dropped from the bounding set when we are root): refused up front.
-        if os.geteuid() == 0 and shutil.which("setpriv"):
+        if os.geteuid() != 0:
+            command = [MPFETCH]
+        elif shutil.which("setpriv"):
             command = ["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", MPFETCH]
         else:
-            command = [MPFETCH]
-        result = subprocess.run(command + ["--replug-stalled-paths", url, "-O", self.output("nocap")],
-                                capture_output=True, text=True, timeout=60)
-        self.assertEqual(result.returncode, 2, result.stderr)
-        self.assertIn("needs CAP_NET_ADMIN", result.stderr)
-        self.assertFalse(os.path.exists(self.output("nocap")))
+            command = None  # root without setpriv: no way to run mpfetch without the capability
+        if command:
+            result = subprocess.run(command + ["--replug-stalled-paths", url, "-O", self.output("nocap")],
+                                    capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertIn("needs CAP_NET_ADMIN", result.stderr)
+            self.assertFalse(os.path.exists(self.output("nocap")))
         if os.geteuid() != 0:
             return
-        # With it, a download over one healthy path goes as usual: nothing is re-plugged.
+        # With it, a download over one healthy path goes as usual (one subflow: nothing for the
+        # detector to compare, so the host's endpoints are never touched here).
         result = fetch("--replug-stalled-paths", url, "-O", self.output("replug"))
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(sha256_of(self.output("replug")), self.hashes["mid.bin"])

@@ -220,18 +220,26 @@ endpoints_before=$(lab exec cli ip mptcp endpoint show)
 download_across_a_cut replug --replug-stalled-paths || fail "mpfetch --replug-stalled-paths exit $rc: $(tail -n3 "$work/replug.err")"
 cmp -s "$work/root/big.bin" "$work/replug.copy" || fail "the copy differs after the re-plug"
 report replug "$t0" "$t1" --cut "$cut" --restore "$restored"
-grep -qE '\[paths\] subflow 192\.0\.2\.2:[0-9]+ -> 192\.0\.2\.1:8080 went quiet' "$work/replug.err" ||
-  fail "mpfetch did not find path A's subflow holding the download up"
-grep -qE '\[paths\] re-plugged endpoint 192\.0\.2\.2 id [0-9]+ subflow' "$work/replug.err" ||
-  fail "mpfetch did not re-plug path A's endpoint"
-grep -qE '\[paths\] a new subflow from 192\.0\.2\.2 has joined' "$work/replug.err" ||
-  fail "no new subflow joined over path A after the restore"
+if grep -qE '\[paths\] subflow 192\.0\.2\.2:[0-9]+ -> 192\.0\.2\.1:8080 went quiet' "$work/replug.err"; then
+  grep -qE '\[paths\] re-plugged endpoint 192\.0\.2\.2 id [0-9]+ subflow' "$work/replug.err" ||
+    fail "mpfetch found path A's subflow holding the download up but did not re-plug its endpoint"
+  grep -qE '\[paths\] a new subflow from 192\.0\.2\.2 has joined' "$work/replug.err" ||
+    fail "no new subflow joined over path A after the restore"
+  replug_outcome="re-plugged path A, a new subflow joined after the restore"
+else
+  # The cut can fall where almost nothing was in flight on A: then the kernel's first
+  # MPTCP-level retransmission fills the hole before anything waits, and there is nothing to
+  # re-plug. Only a path B that never stood still excuses the missing re-plug.
+  at_least 0.1 "$r_cut_silence_s" ||
+    fail "path B stood still for ${r_cut_silence_s} s after the cut, and mpfetch did not re-plug path A"
+  replug_outcome="no re-plug needed (path B never stood still)"
+fi
 at_least "$r_after_A_bps" $((rate_bits / 2)) ||
   fail "path A carried only $((r_after_A_bps / 1000000)) Mbit/s after the restore"
 endpoints_after=$(lab exec cli ip mptcp endpoint show)
 [[ $endpoints_after == "$endpoints_before" ]] ||
   fail "the endpoints changed: before '$endpoints_before', after '$endpoints_after'"
-echo "ok: re-plugged path A; byte-exact, endpoints as before, A back after the restore;" \
+echo "ok: $replug_outcome; byte-exact, endpoints as before, A back after the restore;" \
   "path B at 90 % after ${r_cut_recovery_s} s (${kernel_gap} s without re-plugging, above)"
 rm -f "$work/replug.copy"
 
