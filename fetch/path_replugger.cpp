@@ -125,7 +125,9 @@ void path_replugger::act_on(const stuck_path_detector::stuck_subflow& stuck, mp:
 
 void path_replugger::watch_joins(const mp::connection_stats& stats, mp::progress_clock::time_point now) {
   for (auto it = awaiting_join_.begin(); it != awaiting_join_.end();) {
-    auto& [address, state] = *it;
+    // Not a structured binding: clang 14 cannot capture one in the lambda below.
+    const std::string& address = it->first;
+    awaiting& state = it->second;
     const bool joined = std::any_of(stats.subflow_list.begin(), stats.subflow_list.end(), [&](const auto& subflow) {
       return subflow.local.address.to_string() == address && subflow.local.port != state.stuck_port &&
              subflow.state == TCP_ESTABLISHED;
