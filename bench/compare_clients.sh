@@ -124,6 +124,7 @@ trial() {  # $1=pin mode $2=rep $3=variant; appends one row, sets trial_busy
   local pids; mapfile -t pids < <(server_pids)
   local s0 s1 k0 k1 syn0 syn1 fb0 fb1 b0 b1 t0 t1 rc=0 TIMEFORMAT='%3R %3U %3S'
   syn0=$(mpc MPTcpExtMPCapableSYNACKRX); fb0=$(mpc MPTcpExtMPCapableFallbackSYNACK)
+  local rtx0 rtx1; rtx0=$(mpc MPTcpExtMPTCPRetrans)
   k0=$(kthread_ticks); s0=$(proc_ticks "${pids[@]}")
   b0=$(cpu_busy_ticks); t0=$(now_ns)
   { time "${pin[@]}" "${cmd[@]}" > "$stdout_to" 2> "$work/client.err"; } 2> "$work/client.time" || rc=$?
@@ -135,6 +136,7 @@ trial() {  # $1=pin mode $2=rep $3=variant; appends one row, sets trial_busy
   b1=$(cpu_busy_ticks); t1=$(now_ns)
   s1=$(proc_ticks "${pids[@]}"); k1=$(kthread_ticks)
   syn1=$(mpc MPTcpExtMPCapableSYNACKRX); fb1=$(mpc MPTcpExtMPCapableFallbackSYNACK)
+  rtx1=$(mpc MPTcpExtMPTCPRetrans)
   local wall cu cs
   read -r wall cu cs < <(tail -1 "$work/client.time")
   ((rc == 0)) || { echo "$v: exit $rc:" >&2; cat "$work/client.err" "$work/client.out" >&2; exit 1; }
@@ -157,10 +159,11 @@ trial() {  # $1=pin mode $2=rep $3=variant; appends one row, sets trial_busy
   trial_busy=$(is_busy "$other")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n' "$mode" "$v" "$rep" "$wall" "$cu" "$cs" \
     "$sw" "$su" "$ss_" "$(( s1 - s0 ))" "$(( k1 - k0 ))" "$mptcp" "$trial_busy" "$other" >> "$raw"
-  printf '  %-5s rep %d %-15s %6.3f s %5.0f MB/s  client %.2f s%s  nginx %.2f s  kthreads %.2f s  mptcp=%d  others %.2f cores%s\n' \
+  # MPTCP-level retransmissions (system-wide; each is a ~200 ms stall of the sender's timer)
+  printf '  %-5s rep %d %-15s %6.3f s %5.0f MB/s  client %.2f s%s  nginx %.2f s  kthreads %.2f s  mptcp=%d  mptcp_rtx=%d  others %.2f cores%s\n' \
     "$mode" "$rep" "$v" "$wall" "$(echo "$bytes / $wall / 1000000" | bc -l)" "$(echo "$cu + $cs" | bc -l)" \
     "$([[ $v == *-null ]] || printf '  + sync %.3f s (cpu %.2f s)' "$sw" "$(echo "$su + $ss_" | bc -l)")" \
-    "$(echo "($s1 - $s0) / $tck" | bc -l)" "$(echo "($k1 - $k0) / $tck" | bc -l)" "$mptcp" "$other" \
+    "$(echo "($s1 - $s0) / $tck" | bc -l)" "$(echo "($k1 - $k0) / $tck" | bc -l)" "$mptcp" "$((rtx1 - rtx0))" "$other" \
     "$([[ $trial_busy == 1 ]] && echo '  BUSY')"
 }
 run_trial() {
