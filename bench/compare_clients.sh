@@ -44,7 +44,7 @@ while (($#)); do
   esac
 done
 ((runs >= 1 && runs <= 50)) || { echo "--runs must be 1..50" >&2; exit 1; }
-need_tools "$mpfetch" nginx mptcpize curl wget nstat ss taskset sync sha256sum bc python3
+need_tools "$mpfetch" nginx mptcpize curl wget nstat ss ip shuf taskset sync sha256sum bc python3
 ((do_strace == 0)) || command -v strace >/dev/null || { echo "missing: strace" >&2; exit 1; }
 python=$(python3 -c 'import sys; print(sys.executable)')
 
@@ -119,6 +119,9 @@ trial() {  # $1=pin mode $2=rep $3=variant; appends one row, sets trial_busy
   [[ $mode == split ]] && pin=(taskset -c 1)
   rm -f -- "$out" "$out.part"
   sync -f "$work/out"  # the previous trial's unlink (and its discard) is not this trial's cost
+  # The kernel remembers a destination's ssthresh and RTT from the last connection to it: a
+  # download right after one that lost much (curl and wget into files do) would start from it.
+  ip tcp_metrics delete 127.0.0.1 2>/dev/null || true
   wait_quiet > /dev/null  # the in-trial measurement decides "busy"
   local cmd=() stdout_to; client_cmd "$v"
   local pids; mapfile -t pids < <(server_pids)
@@ -181,9 +184,11 @@ for mode in ${pins//,/ }; do
   start_server "$scpu"
   echo; echo "pin: $mode, nginx PID $srv_pid on :$port"
   for ((rep = 1; rep <= runs; rep++)); do
-    # rotate the order each round so no client always runs first or after the same one
-    n=${#variants[@]}
-    for ((i = 0; i < n; i++)); do run_trial "$mode" "$rep" "${variants[(i + rep - 1) % n]}"; done
+    # A new random order each round: no client always runs first or after the same one (a
+    # rotation keeps every client after the same neighbour).
+    mapfile -t order < <(printf '%s\n' "${variants[@]}" | shuf)
+    echo "  round $rep order: ${order[*]}"
+    for v in "${order[@]}"; do run_trial "$mode" "$rep" "$v"; done
   done
   stop_server
 done
