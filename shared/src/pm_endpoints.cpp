@@ -31,30 +31,22 @@ pm_endpoint parse_endpoint(std::span<const std::byte> attributes) {
     netlink::for_each_attribute(nested, [&](int field, std::span<const std::byte> v) {
       switch (field) {
         case MPTCP_PM_ADDR_ATTR_ID:
-          if (v.size() >= 1) endpoint.id = static_cast<std::uint8_t>(v[0]);
+          endpoint.id = netlink::read_value<std::uint8_t>(v).value_or(0);
           break;
         case MPTCP_PM_ADDR_ATTR_ADDR4:
-          if (v.size() >= 4) {
-            boost::asio::ip::address_v4::bytes_type b;
-            std::memcpy(b.data(), v.data(), 4);
-            endpoint.address = boost::asio::ip::address_v4(b);
-          }
+          if (auto a = netlink::read_v4(v)) endpoint.address = *a;
           break;
         case MPTCP_PM_ADDR_ATTR_ADDR6:
-          if (v.size() >= 16) {
-            boost::asio::ip::address_v6::bytes_type b;
-            std::memcpy(b.data(), v.data(), 16);
-            endpoint.address = boost::asio::ip::address_v6(b);
-          }
+          if (auto a = netlink::read_v6(v)) endpoint.address = *a;
           break;
         case MPTCP_PM_ADDR_ATTR_PORT:
-          if (v.size() >= 2) std::memcpy(&endpoint.port, v.data(), 2);  // host order
+          endpoint.port = netlink::read_value<std::uint16_t>(v).value_or(0);  // host order here
           break;
         case MPTCP_PM_ADDR_ATTR_FLAGS:
-          if (v.size() >= 4) std::memcpy(&endpoint.flags, v.data(), 4);
+          endpoint.flags = netlink::read_value<std::uint32_t>(v).value_or(0);
           break;
         case MPTCP_PM_ADDR_ATTR_IF_IDX:
-          if (v.size() >= 4) std::memcpy(&endpoint.ifindex, v.data(), 4);
+          endpoint.ifindex = netlink::read_value<std::int32_t>(v).value_or(0);
           break;
         default:
           break;

@@ -39,13 +39,9 @@ enum : std::uint16_t {
   attr_server_side = 18,
 };
 
-template <typename T>
-std::optional<T> read_value(std::span<const std::byte> payload) {
-  if (payload.size() < sizeof(T)) return std::nullopt;
-  T value;
-  std::memcpy(&value, payload.data(), sizeof(T));
-  return value;
-}
+using netlink::read_v4;
+using netlink::read_v6;
+using netlink::read_value;
 
 // Addresses and ports arrive in separate attributes; collect them and join at the end.
 struct address_parts {
@@ -60,20 +56,6 @@ struct address_parts {
     return out;
   }
 };
-
-std::optional<ip::address> read_v4(std::span<const std::byte> payload) {
-  if (payload.size() < 4) return std::nullopt;
-  ip::address_v4::bytes_type bytes;
-  std::memcpy(bytes.data(), payload.data(), 4);  // network order, as the bytes type wants
-  return ip::address_v4(bytes);
-}
-
-std::optional<ip::address> read_v6(std::span<const std::byte> payload) {
-  if (payload.size() < 16) return std::nullopt;
-  ip::address_v6::bytes_type bytes;
-  std::memcpy(bytes.data(), payload.data(), 16);
-  return ip::address_v6(bytes);
-}
 
 std::optional<std::uint16_t> read_port(std::span<const std::byte> payload) {
   auto raw = read_value<std::uint16_t>(payload);
