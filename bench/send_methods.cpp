@@ -12,7 +12,9 @@
 //   mmap:1M                 mmap the file once, send(2) it in chunks
 // Flags: cork (TCP_CORK on before header, off after body), more (header sent
 // with MSG_MORE), nodelay (TCP_NODELAY), block (blocking socket, no poll),
-// smore (SPLICE_F_MORE on pipe->socket splices), sndbuf=4M (SO_SNDBUFFORCE).
+// smore (SPLICE_F_MORE on pipe->socket splices), sndbuf=4M (SO_SNDBUFFORCE),
+// huge (pread's buffer in transparent huge pages: 2 MiB-aligned, MADV_HUGEPAGE, so
+// the two copies through it take one TLB entry instead of one per 4 KiB page).
 //
 // Reps are interleaved across cases; a trial during which other processes used
 // more than --max-other cores is re-run (--retries). --pin split|same|none
@@ -30,7 +32,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <cstdlib>
 #include <latch>
 #include <map>
@@ -61,7 +65,7 @@ std::size_t parse_size(const std::string& s) { return s == "all" ? 0 : bench::pa
 struct Case {
   std::string spec, method;
   std::size_t param = 0;  // chunk / buffer / pipe size; 0 = whole remaining
-  bool cork = false, more = false, nodelay = false, block = false, smore = false;
+  bool cork = false, more = false, nodelay = false, block = false, smore = false, huge = false;
   std::size_t sndbuf = 0;
 };
 
@@ -82,6 +86,7 @@ Case parse_case(const std::string& spec) {
     else if (f == "nodelay") c.nodelay = true;
     else if (f == "block") c.block = true;
     else if (f == "smore") c.smore = true;
+    else if (f == "huge") c.huge = true;
     else if (f.rfind("sndbuf=", 0) == 0) c.sndbuf = parse_size(f.substr(7));
     else throw std::invalid_argument("unknown flag: " + f);
   }
@@ -98,6 +103,17 @@ struct Result {
 
 void set_int(int fd, int level, int opt, int v, const char* what) {
   if (setsockopt(fd, level, opt, &v, sizeof v) != 0) die(what);
+}
+
+// AnonHugePages of this process (kB), to confirm the "huge" buffer got one.
+long anon_huge_kib() {
+  std::ifstream in("/proc/self/smaps_rollup");
+  std::string key;
+  long kib = 0;
+  while (in >> key) {
+    if (key == "AnonHugePages:" && in >> kib) return kib;
+  }
+  return 0;
 }
 
 // Sender state for one trial: counts every syscall made while transferring.
@@ -173,15 +189,35 @@ struct Sender {
     if (sent < size) die("splice iteration bound");
   }
 
-  void by_pread(std::size_t size, std::size_t bufsize) {
-    std::vector<char> buf(bufsize);
+  void by_pread(std::size_t size, std::size_t bufsize, bool huge) {
+    constexpr std::size_t kHugePage = 2 << 20;
+    std::vector<char> plain;
+    char* buf = nullptr;
+    void* mapped = MAP_FAILED;
+    std::size_t mapped_size = 0;
+    if (huge) {
+      // over-allocate by one huge page so a 2 MiB-aligned start exists inside the mapping
+      std::size_t rounded = (bufsize + kHugePage - 1) / kHugePage * kHugePage;
+      mapped_size = rounded + kHugePage;
+      mapped = mmap(nullptr, mapped_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (mapped == MAP_FAILED) die("mmap buffer");
+      auto start = (reinterpret_cast<std::uintptr_t>(mapped) + kHugePage - 1) & ~(kHugePage - 1);
+      buf = reinterpret_cast<char*>(start);
+      if (madvise(buf, rounded, MADV_HUGEPAGE) != 0) die("madvise(MADV_HUGEPAGE)");
+      std::fill_n(buf, bufsize, 0);  // fault it in, as the plain vector's zeroing does
+      if (anon_huge_kib() == 0) std::fprintf(stderr, "%s: warning: no transparent huge page for the buffer\n", kProgram);
+    } else {
+      plain.resize(bufsize);
+      buf = plain.data();
+    }
     for (std::size_t off = 0; off < size;) {
       ++calls;
-      ssize_t r = ::pread(file, buf.data(), std::min(bufsize, size - off), static_cast<off_t>(off));
+      ssize_t r = ::pread(file, buf, std::min(bufsize, size - off), static_cast<off_t>(off));
       if (r <= 0) die("pread");
-      send_all(buf.data(), static_cast<std::size_t>(r), 0);
+      send_all(buf, static_cast<std::size_t>(r), 0);
       off += static_cast<std::size_t>(r);
     }
+    if (mapped != MAP_FAILED) munmap(mapped, mapped_size);
   }
 
   void by_mmap(std::size_t size, std::size_t chunk) {
@@ -258,7 +294,7 @@ Result run_trial(const Case& c, int proto, int file, std::size_t size, int rx_cp
   tx.send_all(header.data(), header.size(), c.more ? MSG_MORE : 0);
   if (c.method == "sendfile") tx.by_sendfile(size, c.param);
   else if (c.method == "splice") tx.by_splice(size, c.param, c.smore);
-  else if (c.method == "pread") tx.by_pread(size, c.param);
+  else if (c.method == "pread") tx.by_pread(size, c.param, c.huge);
   else tx.by_mmap(size, c.param);
   if (c.cork) { ++tx.calls; set_int(s, IPPROTO_TCP, TCP_CORK, 0, "TCP_CORK off"); }
   double snd_cpu = thread_cpu() - c0;
