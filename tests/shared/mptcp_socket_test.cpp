@@ -184,4 +184,53 @@ TEST(MptcpSocket, OnIsAClearErrorWhereMptcpIsDisabledAndAutoFallsBack) {
       << r.auto_reason;
 }
 
+// grow_receive_buffer: the buffer grows, reads still wake for one byte, and the buffer stays
+// unlocked (SO_RCVBUF would lock it: a later raise, like autotuning's, would then do nothing).
+int receive_buffer_of(int fd) {
+  int value = 0;
+  socklen_t length = sizeof value;
+  ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, &length);
+  return value;
+}
+
+int receive_low_water_of(int fd) {
+  int value = 0;
+  socklen_t length = sizeof value;
+  ::getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &value, &length);
+  return value;
+}
+
+void expect_grows_unlocked(mptcp_mode mode) {
+  boost::asio::io_context io;
+  mp::mptcp::socket socket(io);
+  boost::system::error_code ec;
+  mp::open_stream_socket(socket, AF_INET, mode, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  const int fd = socket.native_handle();
+  const int before = receive_buffer_of(fd);
+  const int first = mp::grow_receive_buffer(fd, 256 * 1024, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(first, receive_buffer_of(fd));
+  EXPECT_GE(first, 256 * 1024);  // the kernel keeps room for overhead: about twice the bytes
+  EXPECT_GT(first, before);
+  EXPECT_EQ(receive_low_water_of(fd), 1);
+  const int second = mp::grow_receive_buffer(fd, 1024 * 1024, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_GT(second, first) << "the first growth locked the buffer";
+  EXPECT_EQ(receive_low_water_of(fd), 1);
+}
+
+TEST(MptcpSocket, GrowReceiveBufferLeavesItUnlockedOnMptcp) {
+  if (!mp::test::kernel_has_mptcp()) GTEST_SKIP() << "this kernel refuses IPPROTO_MPTCP sockets";
+  expect_grows_unlocked(mptcp_mode::on);
+}
+
+TEST(MptcpSocket, GrowReceiveBufferLeavesItUnlockedOnTcp) { expect_grows_unlocked(mptcp_mode::off); }
+
+TEST(MptcpSocket, GrowReceiveBufferReportsABadDescriptor) {
+  boost::system::error_code ec;
+  EXPECT_EQ(mp::grow_receive_buffer(-1, 1 << 20, ec), 0);
+  EXPECT_EQ(ec.value(), EBADF);
+}
+
 }  // namespace
