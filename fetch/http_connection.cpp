@@ -25,11 +25,6 @@ using boost::system::error_code;
 
 namespace {
 
-// The receive window an MPTCP connection starts from (the kernel makes the buffer about twice
-// this and caps it at half of net.ipv4.tcp_rmem's maximum); 1 and 4 MiB both ended the stall
-// described in connect_next.
-constexpr int initial_mptcp_receive_window = 1 << 20;
-
 // True when `dir` holds at least one c_rehash link ("1a2b3c4d.0"), which OpenSSL's directory
 // lookup needs.
 bool has_hashed_certificates(const char* dir) {
@@ -125,18 +120,6 @@ void http_connection::connect_next() {
       return finish(connect_failure::mptcp_refused, "--mptcp on: " + opened.fallback_reason);
     last_error_ = ec;
     return connect_next();
-  }
-  if (opened.mptcp) {
-    // An MPTCP receiver announces a reopened window only once its free space has doubled
-    // since the last announcement. From the default 128 KiB buffer, a sender that fills the
-    // first window faster than we read it (a TLS download, whose decryption is the slower
-    // side) waits for its MPTCP retransmission timer, about 200 ms: measured in about half of
-    // the downloads from nginx over HTTPS, never with a larger buffer (docs/benchmarks.md).
-    // Growing it before the connect keeps autotuning on; a failure only costs that stall.
-    error_code grow_error;
-    const int buffer = mp::grow_receive_buffer(plain_->socket().native_handle(), initial_mptcp_receive_window, grow_error);
-    if (grow_error) spdlog::debug("cannot grow the receive buffer: {}", grow_error.message());
-    else spdlog::trace("receive buffer {} bytes", buffer);
   }
   if (!opened.fallback_reason.empty() && !fallback_reported_) {
     spdlog::warn("MPTCP unavailable, using TCP: {}", opened.fallback_reason);

@@ -6,8 +6,6 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <cerrno>
-
 #ifndef TCP_IS_MPTCP
 #define TCP_IS_MPTCP 43
 #endif
@@ -96,20 +94,6 @@ open_result open_listener(mptcp::acceptor& acceptor, const mptcp::endpoint& wher
     acceptor.close(ignored);
   }
   return result;
-}
-
-int grow_receive_buffer(int fd, int bytes, boost::system::error_code& ec) noexcept {
-  ec.clear();
-  const int one = 1;
-  if (::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) != 0 ||
-      ::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one) != 0) {
-    ec.assign(errno, boost::system::system_category());
-    return 0;
-  }
-  int buffer = 0;
-  socklen_t length = sizeof buffer;
-  if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, &length) != 0) ec.assign(errno, boost::system::system_category());
-  return buffer;
 }
 
 bool is_mptcp_connection(int fd) noexcept {

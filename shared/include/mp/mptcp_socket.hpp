@@ -28,14 +28,6 @@ open_result open_stream_socket(mptcp::socket& socket, int family, mptcp_mode mod
 open_result open_listener(mptcp::acceptor& acceptor, const mptcp::endpoint& where,
                           mptcp_mode mode, int backlog, boost::system::error_code& ec);
 
-// Raises a not yet connected socket's receive buffer to at least `bytes` without locking it:
-// the kernel's autotuning still grows it later, and the kernel caps it at what autotuning
-// could reach anyway (half of net.ipv4.tcp_rmem's maximum). Unlike SO_RCVBUF, which turns
-// autotuning off and is capped by net.core.rmem_max (208 KiB on a stock system). Done with
-// SO_RCVLOWAT, which raises the buffer to fit its value, and then put back to 1 byte so that
-// reads still wake up for any data. Returns the receive buffer the socket ends up with.
-int grow_receive_buffer(int fd, int bytes, boost::system::error_code& ec) noexcept;
-
 // Whether a connected socket is MPTCP end to end (TCP_IS_MPTCP): false for plain TCP
 // sockets and for MPTCP sockets whose peer did not speak MPTCP.
 bool is_mptcp_connection(int fd) noexcept;
