@@ -126,9 +126,10 @@ std::span<char> tls_session::input_space(std::size_t at_least) {
 
 void tls_session::receive_directly_from(int fd) {
   fd_ = fd;
-  // Let OpenSSL ask for as much as its buffer holds, not one record header and body at a time.
+  // Let OpenSSL ask for as much as its record buffer holds, not one record header and body
+  // at a time. The handshake has already sized that buffer to one record; a larger one
+  // (SSL_set_default_read_buffer_len, then SSL_free_buffers) measured no gain.
   SSL_set_read_ahead(ssl_, 1);
-  SSL_set_default_read_buffer_len(ssl_, 256 * 1024);
 }
 
 void tls_session::consume_output(std::size_t n) noexcept {
