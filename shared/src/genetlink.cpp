@@ -156,4 +156,14 @@ int open_socket(std::error_code& ec, int timeout_seconds) {
   return fd;
 }
 
+int open_family_socket(std::string_view name, family_info& info, std::error_code& ec) {
+  const int fd = open_socket(ec);
+  if (fd < 0) return -1;
+  if ((ec = resolve_family(fd, name, info))) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 }  // namespace mp::genetlink

@@ -51,4 +51,7 @@ std::error_code resolve_family(int fd, std::string_view name, family_info& info)
 // A NETLINK_GENERIC socket that gives up on a reply after `timeout_seconds`.
 int open_socket(std::error_code& ec, int timeout_seconds = 2);
 
+// open_socket, then resolve_family: the socket, or -1 (closed again) with the reason in ec.
+int open_family_socket(std::string_view name, family_info& info, std::error_code& ec);
+
 }  // namespace mp::genetlink

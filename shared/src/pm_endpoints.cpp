@@ -107,13 +107,9 @@ pm_endpoint_table::~pm_endpoint_table() {
 std::error_code pm_endpoint_table::open() {
   if (fd_ >= 0) return {};
   std::error_code ec;
-  const int fd = genetlink::open_socket(ec);
-  if (fd < 0) return ec;
   genetlink::family_info info;
-  if ((ec = genetlink::resolve_family(fd, "mptcp_pm", info))) {
-    ::close(fd);
-    return ec;
-  }
+  const int fd = genetlink::open_family_socket("mptcp_pm", info, ec);
+  if (fd < 0) return ec;
   fd_ = fd;
   family_id_ = info.id;
   return {};

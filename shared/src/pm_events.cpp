@@ -66,15 +66,10 @@ pm_event_monitor::pm_event_monitor(boost::asio::any_io_executor executor)
 pm_event_monitor::~pm_event_monitor() { stop(); }
 
 std::error_code pm_event_monitor::start(handler on_event) {
-  std::error_code open_error;
-  const int fd = genetlink::open_socket(open_error);
-  if (fd < 0) return open_error;
-
   genetlink::family_info info;
-  if (auto ec = genetlink::resolve_family(fd, family_name, info)) {
-    ::close(fd);
-    return ec;
-  }
+  std::error_code open_error;
+  const int fd = genetlink::open_family_socket(family_name, info, open_error);
+  if (fd < 0) return open_error;
   const std::uint32_t group = info.group(group_name);
   if (group == 0) {
     ::close(fd);
