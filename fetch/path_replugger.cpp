@@ -99,8 +99,9 @@ void path_replugger::tick() {
 
 void path_replugger::act_on(const stuck_path_detector::stuck_subflow& stuck, mp::progress_clock::time_point now) {
   const auto& sample = stuck.sample;
-  const auto address = sample.local.address.to_string();
-  if (awaiting_join_.count(address)) return;  // re-plugged already, its join not back yet
+  const auto& local = sample.local.address;
+  const auto address = local.to_string();
+  if (awaiting_join_.count(local)) return;  // re-plugged already, its join not back yet
   log(spdlog::level::info, "path_stuck",
       fmt::format("subflow {} -> {} went quiet while the data other paths brought waits for what it still owes",
                   sample.local.to_string(), sample.remote.to_string()));
@@ -111,36 +112,36 @@ void path_replugger::act_on(const stuck_path_detector::stuck_subflow& stuck, mp:
                     address, sample.remote.address.to_string(), address));
     return;
   }
-  if (auto last = last_replugged_.find(address); last != last_replugged_.end() && now - last->second < replug_hold_off) {
+  if (auto last = last_replugged_.find(local); last != last_replugged_.end() && now - last->second < replug_hold_off) {
     log(spdlog::level::info, "path_replug_skipped",
         fmt::format("not re-plugging {} again within {} s of the last time; the kernel re-sends what was stuck",
                     address, std::chrono::duration_cast<std::chrono::seconds>(replug_hold_off).count()));
     return;
   }
-  if (replug(sample.local.address, true)) {
-    last_replugged_[address] = now;
-    awaiting_join_[address] = {now + first_rejoin_wait, first_rejoin_wait, sample.local.port};
+  if (replug(local, true)) {
+    last_replugged_[local] = now;
+    awaiting_join_[local] = {now + first_rejoin_wait, first_rejoin_wait, sample.local.port};
   }
 }
 
 void path_replugger::watch_joins(const mp::connection_stats& stats, mp::progress_clock::time_point now) {
   for (auto it = awaiting_join_.begin(); it != awaiting_join_.end();) {
     // Not a structured binding: clang 14 cannot capture one in the lambda below.
-    const std::string& address = it->first;
+    const boost::asio::ip::address& address = it->first;
     awaiting& state = it->second;
     const bool joined = std::any_of(stats.subflow_list.begin(), stats.subflow_list.end(), [&](const auto& subflow) {
-      return subflow.local.address.to_string() == address && subflow.local.port != state.stuck_port &&
+      return subflow.local.address == address && subflow.local.port != state.stuck_port &&
              subflow.state == TCP_ESTABLISHED;
     });
     if (joined) {
-      log(spdlog::level::info, "path_rejoined", fmt::format("a new subflow from {} has joined", address));
+      log(spdlog::level::info, "path_rejoined", fmt::format("a new subflow from {} has joined", address.to_string()));
       it = awaiting_join_.erase(it);
       continue;
     }
     if (now >= state.next_try) {
       // Its join is still trying a dead path (or gave up): start a fresh one, and wait longer
       // before the next, whether this one could be started or not.
-      replug(boost::asio::ip::make_address(address), false);
+      replug(address, false);
       state.wait = std::min<mp::progress_clock::duration>(state.wait * 2, longest_rejoin_wait);
       state.next_try = now + state.wait;
     }

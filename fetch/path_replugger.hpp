@@ -22,6 +22,7 @@
 #include "mp/pm_endpoints.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/common.h>
 
@@ -66,8 +67,8 @@ private:
     mp::progress_clock::duration wait;           // doubles after each try, up to a minute
     std::uint16_t stuck_port = 0;  // the stuck subflow's, which may still show until it closes
   };
-  std::map<std::string, awaiting> awaiting_join_;
-  std::map<std::string, mp::progress_clock::time_point> last_replugged_;  // by address
+  std::map<boost::asio::ip::address, awaiting> awaiting_join_;
+  std::map<boost::asio::ip::address, mp::progress_clock::time_point> last_replugged_;
   std::vector<mp::pm_endpoint> lost_;  // deleted, and adding them back has failed so far
   std::set<std::string> told_;         // what log_once has said
   bool running_ = false;
