@@ -119,9 +119,7 @@ trial() {  # $1=pin mode $2=rep $3=variant; appends one row, sets trial_busy
   [[ $mode == split ]] && pin=(taskset -c 1)
   rm -f -- "$out" "$out.part"
   sync -f "$work/out"  # the previous trial's unlink (and its discard) is not this trial's cost
-  # The kernel remembers a destination's ssthresh and RTT from the last connection to it: a
-  # download right after one that lost much (curl and wget into files do) would start from it.
-  ip tcp_metrics delete 127.0.0.1 2>/dev/null || true
+  forget_loopback_tcp_metrics
   wait_quiet > /dev/null  # the in-trial measurement decides "busy"
   local cmd=() stdout_to; client_cmd "$v"
   local pids; mapfile -t pids < <(server_pids)

@@ -82,9 +82,7 @@ start_server() {  # $1=mpserve|nginx $2=mptcp|tcp; sets srv_pid and port
 
 download() {  # $1=server $2=client $3=proto $4=rep: appends a row
   local server=$1 client=$2 proto=$3 rep=$4 cmd=()
-  # The kernel remembers a destination's ssthresh and RTT from the last connection to it
-  # (`ip tcp_metrics`); each download starts afresh instead of from its predecessor's losses.
-  ip tcp_metrics delete 127.0.0.1 2>/dev/null || true
+  forget_loopback_tcp_metrics
   wait_quiet > /dev/null
   start_server "$server" "$proto"
   local url="https://127.0.0.1:$port/big.bin"

@@ -115,6 +115,10 @@ wait_quiet() {  # prints 1 if the machine stayed busy for 20 s, else 0
   echo 1
 }
 mpc() { nstat -saz "$1" | awk -v k="$1" '$1 == k {print $2}'; }
+# forget_loopback_tcp_metrics: the kernel remembers a destination's ssthresh and RTT from the
+# last connection to it (`ip tcp_metrics`), so a download right after one that lost much (curl
+# and wget into files do) would start from them. Loopback only: nothing else is touched.
+forget_loopback_tcp_metrics() { ip tcp_metrics delete 127.0.0.1 2>/dev/null || true; }
 proc_ticks() {  # utime+stime of the given PIDs (threads included)
   local t=0 p v
   for p in "$@"; do
