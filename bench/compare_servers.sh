@@ -8,15 +8,23 @@
 #      (Debian's config, and with open_file_cache and tcp_nopush off), plus mpserve --threads 1
 #      --small-file-cache 0 to show what the cache is worth;
 #   C) ratios mpserve / best of the others.
-# Needs: build/bin/mpserve, nginx-light, mptcpd (mptcpize), curl, wrk, python3, iproute2.
+# With --lab, part A runs across the two-path lab (lab/mplab.sh) instead of loopback: the servers
+# in its server namespace listening on every address, curl in the client namespace, so every
+# download is an MPTCP connection with a subflow on each path (checked: at least one MP_JOIN).
+# Part B stays on loopback (run it without --lab).
+# Needs: build/bin/mpserve, nginx-light, mptcpd (mptcpize), curl, wrk, python3, iproute2
+# (--lab: nft and tc as lab/mplab.sh check lists).
 #
 #   bench/compare_servers.sh [--quick] [--size 1G] [--runs 5] [--wrk-reps 2] [--wrk-duration 10]
 #                            [--pin split,none] [--port 18300] [--mpserve build/bin/mpserve]
 #                            [--skip-download] [--skip-rps] [--small-path 1k.bin]
+#                            [--lab] [--lab-rate 100mbit]
 # --quick: 128M file, 3 runs, 1 wrk rep of 3 s.
 # --small-path: where the 1 KiB file lives under the served directory (default 1k.bin, directly
 #   in it; e.g. a/b/1k.bin: mpserve's small-file cache checks a nested name with three system
 #   calls instead of one).
+# --lab: part A across the lab, both paths shaped to --lab-rate (0: unshaped veth); implies
+#   --skip-rps. A 1 GiB download takes about 45 s at 2 x 100mbit, so e.g. --runs 3 --pin none.
 # --pin: placements for part A, comma-separated. split = servers on CPU 0, client on CPU 1;
 #        none = no taskset. Part B runs unpinned, plus split (server CPU 0, wrk CPU 1) for
 #        1 thread/worker when split is listed.
@@ -30,7 +38,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 size=1G runs=5 wrk_reps=2 wrk_dur=10 pins=split,none base_port=18300
-mpserve=build/bin/mpserve do_a=1 do_b=1 small_path=1k.bin
+mpserve=build/bin/mpserve do_a=1 do_b=1 small_path=1k.bin lab_rate=100mbit use_lab=0
 while (($#)); do
   case $1 in
     --quick) size=128M runs=3 wrk_reps=1 wrk_dur=3; shift ;;
@@ -46,7 +54,9 @@ while (($#)); do
       [[ $small_path =~ ^[A-Za-z0-9_][A-Za-z0-9_./-]*$ && $small_path != *..* ]] ||
         { echo "--small-path must be a relative path without '..'" >&2; exit 1; } ;;
     --skip-rps) do_b=0; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --lab) use_lab=1 do_b=0; shift ;;
+    --lab-rate) lab_rate=$2; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 1 ;;
   esac
 done
@@ -59,6 +69,19 @@ mpserve=$(realpath "$mpserve")
 
 make_work_dir compare_servers
 port_n=0
+# in_cli: a command prefix for the client's namespace (empty on loopback); srv_ns (bench/lib.sh)
+# the same for the server's. host: the address curl downloads from.
+in_cli=() host=127.0.0.1 bind_all=0
+if ((use_lab)); then
+  need_tools nft tc
+  lab_script=$PWD/lab/mplab.sh lab_id=bench$$
+  "$lab_script" check > /dev/null || { "$lab_script" check; exit 1; }
+  # the lab goes down (its namespaces deleted) on every exit, after the server is stopped
+  trap 'cleanup; "$lab_script" --id "$lab_id" down > /dev/null 2>&1 || true' EXIT
+  "$lab_script" --id "$lab_id" up "$lab_rate" > /dev/null
+  srv_ns=("$lab_script" --id "$lab_id" exec srv) in_cli=("$lab_script" --id "$lab_id" exec cli)
+  host=192.0.2.1 bind_all=1
+fi
 
 mkdir -p "$work/www" "$work/tmp"
 # a private copy: others may rebuild build/bin/mpserve while this runs
@@ -80,26 +103,29 @@ start_server() {
   require_free_port "$port"
   case $name in
     mpserve-t*)
-      cmd=("$mpserve" --port "$port" --bind 127.0.0.1 -d "$work/www" --progress-interval 0
-           --log-level "$level")
+      cmd=("$mpserve" --port "$port" -d "$work/www" --progress-interval 0 --log-level "$level")
+      ((bind_all)) || cmd+=(--bind 127.0.0.1)
       local threads=${name#mpserve-t}; threads=${threads%%-*}
       [[ $threads == default ]] || cmd+=(--threads "$threads")
       [[ $name == *-nocache ]] && cmd+=(--small-file-cache 0) ;;
     nginx-*)
-      local w=${name#nginx-w}; w=${w%%-*}
+      local w=${name#nginx-w} addr=127.0.0.1; w=${w%%-*}
+      ((bind_all)) && addr="*"
       case $name in
-        *-debian) nginx_conf "$w" on on "" "$port" ;;
-        *-nopushoff) nginx_conf "$w" on off "" "$port" ;;
-        *-sendfileoff) nginx_conf "$w" off off "output_buffers 1 1m;" "$port" ;;
+        *-debian) nginx_conf "$w" on on "" "$port" 1024 "$addr" ;;
+        *-nopushoff) nginx_conf "$w" on off "" "$port" 1024 "$addr" ;;
+        *-sendfileoff) nginx_conf "$w" off off "output_buffers 1 1m;" "$port" 1024 "$addr" ;;
         # nginx's own answer to small files: descriptors and stat results kept (trusted for
         # 30 s without a check), and no cork/uncork pair per response
-        *-cached) nginx_conf "$w" on off "open_file_cache max=1000 inactive=20s; open_file_cache_valid 30s;" "$port" ;;
+        *-cached) nginx_conf "$w" on off "open_file_cache max=1000 inactive=20s; open_file_cache_valid 30s;" "$port" 1024 "$addr" ;;
       esac
       cmd=(mptcpize run nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log") ;;
     python)
-      cmd=(mptcpize run "$python" -m http.server --bind 127.0.0.1 -d "$work/www" "$port") ;;
+      cmd=(mptcpize run "$python" -m http.server -d "$work/www" "$port")
+      ((bind_all)) || cmd=(mptcpize run "$python" -m http.server --bind 127.0.0.1 -d "$work/www" "$port") ;;
   esac
-  "${pin[@]}" "${cmd[@]}" > "$work/server.log" 2>&1 &
+  # mplab.sh exec keeps its PID for the program (exec), so srv_pid is the server's
+  "${pin[@]}" "${srv_ns[@]}" "${cmd[@]}" > "$work/server.log" 2>&1 &
   srv_pid=$!
   server_ready "$name" "$port" mpserve nginx 'python*'
 }
@@ -112,15 +138,22 @@ download_once() {  # $1=pin mode $2=rep $3=server; appends one row, sets trial_b
   wait_quiet > /dev/null  # the in-trial measurement decides "busy"
   start_server "$name" "$scpu" info
   local pids; mapfile -t pids < <(server_pids)
-  local s0 s1 syn0 syn1 fb0 fb1 b0 b1 t0 t1
-  s0=$(proc_ticks "${pids[@]}"); syn0=$(mpc MPTcpExtMPCapableSYNACKRX); fb0=$(mpc MPTcpExtMPCapableFallbackSYNACK)
+  local s0 s1 syn0 syn1 fb0 fb1 j0 j1 b0 b1 t0 t1
+  # every download starts from the kernel's defaults, not the last one's ssthresh and RTT
+  if ((use_lab)); then
+    "${in_cli[@]}" ip tcp_metrics flush all 2>/dev/null || true
+    "${srv_ns[@]}" ip tcp_metrics flush all 2>/dev/null || true
+  fi
+  s0=$(proc_ticks "${pids[@]}"); syn0=$(cli_mpc MPTcpExtMPCapableSYNACKRX); fb0=$(cli_mpc MPTcpExtMPCapableFallbackSYNACK)
+  j0=$(cli_mpc MPTcpExtMPJoinSynAckRx)
   local TIMEFORMAT='%3U %3S'
   b0=$(cpu_busy_ticks); t0=$(now_ns)
-  { time "${ccpu[@]}" mptcpize run curl -s -o /dev/null --max-time 120 \
-      -w '%{http_code} %{size_download} %{time_total}\n' "http://127.0.0.1:$port/big.bin" \
+  { time "${ccpu[@]}" "${in_cli[@]}" mptcpize run curl -s -o /dev/null --max-time $((use_lab ? 900 : 120)) \
+      -w '%{http_code} %{size_download} %{time_total}\n' "http://$host:$port/big.bin" \
       > "$work/curl.out"; } 2> "$work/curl.time"
   b1=$(cpu_busy_ticks); t1=$(now_ns)
-  s1=$(proc_ticks "${pids[@]}"); syn1=$(mpc MPTcpExtMPCapableSYNACKRX); fb1=$(mpc MPTcpExtMPCapableFallbackSYNACK)
+  s1=$(proc_ticks "${pids[@]}"); syn1=$(cli_mpc MPTcpExtMPCapableSYNACKRX); fb1=$(cli_mpc MPTcpExtMPCapableFallbackSYNACK)
+  j1=$(cli_mpc MPTcpExtMPJoinSynAckRx)
   local code got secs cu cs
   read -r code got secs < "$work/curl.out"
   read -r cu cs < <(tail -1 "$work/curl.time")
@@ -128,6 +161,8 @@ download_once() {  # $1=pin mode $2=rep $3=server; appends one row, sets trial_b
   # mptcp = the client's SYN got an MP_CAPABLE SYN-ACK (system-wide counter, so >= 1) and no
   # SYN-ACK fallback; mpserve also names the MPTCP token of the connection in its log
   local mptcp=$(( syn1 - syn0 >= 1 && fb1 == fb0 ))
+  # in the lab, MPTCP also means a second path: the client joined at least one more subflow
+  ((use_lab)) && mptcp=$(( mptcp && j1 - j0 >= 1 ))
   if [[ $name == mpserve-* ]] && ! grep -q "MPTCP token" "$work/server.log"; then mptcp=0; fi
   stop_server
   local other; other=$(other_cores "$b0" "$b1" "$t0" "$t1" $(( s1 - s0 + $(secs_to_ticks "$cu + $cs") )))
@@ -138,6 +173,7 @@ download_once() {  # $1=pin mode $2=rep $3=server; appends one row, sets trial_b
     "$mode" "$rep" "$name" "$(echo "$bytes / $secs / 1000000" | bc -l)" "$(echo "($s1 - $s0) / $tck" | bc -l)" \
     "$(echo "$cu + $cs" | bc -l)" "$mptcp" "$other" "$([[ $trial_busy == 1 ]] && echo '  BUSY')"
 }
+cli_mpc() { "${in_cli[@]}" nstat -saz "$1" | awk -v k="$1" '$1 == k {print $2}'; }
 run_download() {
   for _ in 1 2 3; do download_once "$@"; [[ $trial_busy == 0 ]] && break; done; return 0
 }
@@ -188,6 +224,7 @@ echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); $(nproc) CPUs;
 echo "  $(curl --version | head -1 | cut -d' ' -f1-2); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); python $("$python" -V 2>&1 | cut -d' ' -f2)"
 echo "  mpserve $("$mpserve" --version 2>&1 | head -1), binary sha256 $mpserve_sum; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git status --porcelain -- server shared 2>/dev/null | grep -q . && echo ' with uncommitted changes in server/ or shared/')"
 echo "file: $bytes bytes; download runs: $runs; wrk: ${wrk_reps} x ${wrk_dur}s; pin: $pins; small file: /$small_path"
+((use_lab)) && echo "part A across the two-path lab (lab/mplab.sh), paths shaped to: $lab_rate (0: unshaped); curl from $host"
 echo "load before: $(uptime)"
 
 if ((do_a)); then
@@ -216,9 +253,11 @@ fi
 echo; echo "load after: $(uptime)"
 
 # --- C: tables and ratios ------------------------------------------------------------------
-"$python" - "$raw_a" "$raw_b" "$bytes" "$tck" <<'EOF'
+where="on 127.0.0.1"
+((use_lab)) && where="across the two-path lab, paths $([[ $lab_rate == 0 ]] && echo unshaped || echo "of $lab_rate each"), MPTCP runs = with a joined second path"
+"$python" - "$raw_a" "$raw_b" "$bytes" "$tck" "$where" <<'EOF'
 import csv, statistics as st, sys
-raw_a, raw_b, size, tck = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+raw_a, raw_b, size, tck, where = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 gib = size / 2**30
 rows = lambda p: [r for r in csv.reader(open(p), delimiter="\t")]
 def pick(rs, busy_col, need):  # the quiet trials if there are enough of them
@@ -233,7 +272,7 @@ label = {"mpserve-t1": "mpserve --threads 1", "mpserve-tdefault": "mpserve (defa
 ratios = []
 A = rows(raw_a)
 if A:
-    print("\n### A) download over MPTCP, %d MiB, curl under mptcpize (MB = 10^6 bytes)" % (size >> 20))
+    print("\n### A) download over MPTCP %s, %d MiB, curl under mptcpize (MB = 10^6 bytes)" % (where, size >> 20))
     for mode in dict.fromkeys(r[0] for r in A):
         print(f"\npin: {mode}" + (" (servers on CPU 0, curl on CPU 1)" if mode == "split" else " (no taskset)"))
         print("\n| server | wall s median | min | max | MB/s median | MB/s per run | server CPU s/GiB | client CPU s/GiB | MPTCP runs | quiet/all |")

@@ -1,9 +1,10 @@
 # shellcheck shell=bash disable=SC2034  # size, bin, prog_args are set for the sourcing script
 # Sourced by the bench/*.sh scripts: work directory and cleanup, the page-cached body file,
 # the server started in the background (srv_pid) and its nginx config, load accounting.
-# Globals it reads: work, srv_pid, cleanup_paths (extra dirs to remove).
+# Globals it reads: work, srv_pid, cleanup_paths (extra dirs to remove), srv_ns (a command
+# prefix that runs in the server's network namespace, e.g. lab/mplab.sh exec srv; empty: this one).
 
-srv_pid="" cleanup_paths=()
+srv_pid="" cleanup_paths=() srv_ns=()
 tck=$(getconf CLK_TCK)
 
 # stop_server: TERM srv_pid, give it 5 s, then KILL; reaps it and clears srv_pid
@@ -46,11 +47,11 @@ need_tools() {
   done
 }
 
-listening() { ss -Hltn "sport = :$1" | grep -q .; }
+listening() { "${srv_ns[@]}" ss -Hltn "sport = :$1" | grep -q .; }
 require_free_port() {
   if listening "$1"; then echo "port $1 is in use" >&2; exit 1; fi
 }
-# wait_listening PORT: up to 5 s for a listener on 127.0.0.1:PORT; fails if none came
+# wait_listening PORT: up to 5 s for a listener on PORT; fails if none came
 wait_listening() {
   for _ in $(seq 100); do listening "$1" && return 0; sleep 0.05; done
   listening "$1"
@@ -94,7 +95,7 @@ server_ready() {
   # shellcheck disable=SC2053  # $c is a glob pattern
   for c in "$@"; do [[ $comm == $c ]] && ok=1; done
   ((ok)) || { echo "PID $srv_pid is $comm" >&2; exit 1; }
-  ss -HMln "sport = :$port" | grep -q . || { echo "$name: listener on :$port is not MPTCP" >&2; exit 1; }
+  "${srv_ns[@]}" ss -HMln "sport = :$port" | grep -q . || { echo "$name: listener on :$port is not MPTCP" >&2; exit 1; }
   sleep 0.1  # let nginx fork its workers
 }
 server_pids() {  # the server process and its children (nginx workers), one per line
