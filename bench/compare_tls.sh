@@ -93,6 +93,11 @@ download() {  # $1=server $2=client $3=proto $4=rep: appends a row
     cmd=("$mpfetch" -q -t 1 -T 120 --ca-certificate "$pki/ca.pem" -O /dev/null "$url")
     [[ $proto == tcp ]] && cmd+=(--mptcp off)
   fi
+  # As on a fresh Debian: no SSL_CERT_FILE (set in some environments). With it, mpfetch, which
+  # trusts the system store as well as --ca-certificate (as wget does), parsed the whole
+  # 140-certificate bundle, 16 ms per run, where it otherwise looks certificates up by hash;
+  # curl with --cacert reads that file alone either way.
+  cmd=(env -u SSL_CERT_FILE -u SSL_CERT_DIR -u NIX_SSL_CERT_FILE "${cmd[@]}")
   local pids; mapfile -t pids < <(echo "$srv_pid"; pgrep -P "$srv_pid" || true)
   local s0 s1 t0 t1 rtx0 rtx1 TIMEFORMAT='%3U %3S'
   rtx0=$(mpc MPTcpExtMPTCPRetrans)
@@ -107,8 +112,8 @@ download() {  # $1=server $2=client $3=proto $4=rep: appends a row
   fi
   local cu cs; read -r cu cs < <(tail -1 "$work/client.time")
   local wall; wall=$(echo "($t1 - $t0) / 1000000000" | bc -l)
-  printf '%s\t%s\t%s\t%s\t%.4f\t%.3f\t%.3f\n' "$proto" "$server" "$client" "$rep" "$wall" \
-    "$(echo "($s1 - $s0) / $tck" | bc -l)" "$(echo "$cu + $cs" | bc -l)" >> "$raw"
+  printf '%s\t%s\t%s\t%s\t%.4f\t%.3f\t%.3f\t%d\n' "$proto" "$server" "$client" "$rep" "$wall" \
+    "$(echo "($s1 - $s0) / $tck" | bc -l)" "$(echo "$cu + $cs" | bc -l)" "$((rtx1 - rtx0))" >> "$raw"
   # MPTCP-level retransmissions (machine-wide counter, but nothing else uses MPTCP here): each
   # is a timeout of a couple of hundred milliseconds, the usual cause of a slow MPTCP trial
   printf '  %-5s %-7s <- %-7s rep %d  %6.0f MB/s  server %.2f s  client %.2f s  mptcp_rtx=%d\n' "$proto" "$server" \
@@ -155,21 +160,22 @@ def cell(proto, server, client):
     if not wall:
         return None
     return dict(wall=st.median(wall), lo=min(wall), hi=max(wall), srv=st.median(samples(proto, server, client, 5)),
-                cli=st.median(samples(proto, server, client, 6)), n=len(wall))
+                cli=st.median(samples(proto, server, client, 6)), n=len(wall),
+                rtx=sum(1 for r in rows if r[:3] == [proto, server, client] and int(r[7]) > 0))
 def ratio_interval(a, b):
     # 95 % bootstrap interval of median(a) / median(b): how far the ratio could move with
     # another draw of as many downloads (single downloads here vary by 10-30 %)
     rng = random.Random(1)
     draws = sorted(st.median(rng.choices(a, k=len(a))) / st.median(rng.choices(b, k=len(b))) for _ in range(2000))
     return draws[50], draws[1949]
-print("\n| protocol | server | client | s/GiB median (min-max) | server CPU s/GiB | client CPU s/GiB | runs |")
-print("|---|---|---|---|---|---|---|")
+print("\n| protocol | server | client | s/GiB median (min-max) | server CPU s/GiB | client CPU s/GiB | runs | with MPTCP retransmissions |")
+print("|---|---|---|---|---|---|---|---|")
 for proto in ("mptcp", "tcp"):
     for server, client in (("mpserve", "curl"), ("nginx", "curl"), ("nginx", "mpfetch"), ("mpserve", "mpfetch")):
         c = cell(proto, server, client)
         if c:
             print(f"| {proto} | {server} | {client} | {c['wall']:.3f} ({c['lo']:.3f}-{c['hi']:.3f}) | "
-                  f"{c['srv']:.3f} | {c['cli']:.3f} | {c['n']} |")
+                  f"{c['srv']:.3f} | {c['cli']:.3f} | {c['n']} | {c['rtx'] if proto == 'mptcp' else '-'} |")
 print()
 def compare(label, mine, theirs, cpu):
     a, b = cell(*mine), cell(*theirs)

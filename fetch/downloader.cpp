@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -49,7 +50,12 @@ downloader::downloader(boost::asio::any_io_executor executor, download_options o
     : executor_(executor),
       options_(std::move(options)),
       connection_(executor, options_.mptcp, options_.connect_timeout),
-      retry_timer_(executor) {
+      retry_timer_(executor),
+      // Allocated and zero-filled here, once: done when the body started, the time it took
+      // (and the page faults of a fresh buffer) let the first small receive window fill, and
+      // over MPTCP the kernel then often announced the reopened window only with its
+      // delayed-ACK (40 ms) or MPTCP retransmission (200 ms) timer (docs/benchmarks.md).
+      body_buffer_(std::max(tcp_body_buffer_size, mptcp_body_buffer_size)) {
   connection_.on_mptcp_token = options_.on_mptcp_token;
 }
 
@@ -340,7 +346,7 @@ void downloader::start_body(body_action action, std::uint64_t offset) {
     replugger_ = path_replugger::create(executor_, connection_.native_handle(), options_.end_progress);
     replugger_->start();
   }
-  body_buffer_.resize(connection_.is_mptcp_socket() ? mptcp_body_buffer_size : tcp_body_buffer_size);
+  body_read_size_ = connection_.is_mptcp_socket() ? mptcp_body_buffer_size : tcp_body_buffer_size;
 
   const auto length = parser_->content_length();
   if (length && !parser_->chunked()) {
@@ -356,7 +362,7 @@ void downloader::start_body(body_action action, std::uint64_t offset) {
     buffer_.consume(buffer_.size());
     return read_sized_body();
   }
-  buffer_.reserve(body_buffer_.size());  // chunked or close-delimited: the parser reads large too
+  buffer_.reserve(body_read_size_);  // chunked or close-delimited: the parser reads large too
   sized_body_ = false;
   read_parsed_body();
 }
@@ -379,7 +385,7 @@ bool downloader::write_body(const char* data, std::size_t size) {
 
 void downloader::read_sized_body() {
   if (remaining_ == 0) return complete_body();
-  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, body_buffer_.size()));
+  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, body_read_size_));
   connection_.plain().expires_after(options_.read_timeout);
   connection_.visit([&](auto& stream) {
     stream.async_read_some(boost::asio::buffer(body_buffer_.data(), want),
@@ -398,7 +404,7 @@ void downloader::read_parsed_body() {
   if (parser_->is_done()) return complete_body();
   auto& body = parser_->get().body();
   body.data = body_buffer_.data();
-  body.size = body_buffer_.size();
+  body.size = body_read_size_;
   connection_.plain().expires_after(options_.read_timeout);
   connection_.visit([&](auto& stream) {
     http::async_read(stream, buffer_, *parser_,
@@ -407,7 +413,7 @@ void downloader::read_parsed_body() {
 }
 
 void downloader::on_parsed_body(const error_code& ec) {
-  const std::size_t got = body_buffer_.size() - parser_->get().body().size;
+  const std::size_t got = body_read_size_ - parser_->get().body().size;
   if (got > 0 && !write_body(body_buffer_.data(), got)) return;
   if (ec && ec != http::error::need_buffer) return body_broke(ec);
   read_parsed_body();

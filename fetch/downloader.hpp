@@ -135,7 +135,8 @@ private:
   boost::beast::http::request<boost::beast::http::empty_body> request_;
   boost::beast::flat_buffer buffer_;
   std::optional<response_parser> parser_;
-  std::vector<char> body_buffer_;
+  std::vector<char> body_buffer_;         // the largest read's size, touched once at the start
+  std::size_t body_read_size_ = 0;        // what one read asks for on this connection
   std::uint64_t bytes_written_ = 0;      // this attempt
   std::uint64_t remaining_ = 0;          // of a Content-Length body
   bool sized_body_ = false;              // read by Content-Length, past the parser
