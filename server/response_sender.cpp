@@ -20,6 +20,20 @@ constexpr std::uint64_t max_sendfile_chunk = 16u << 20;
 // (nginx's sendfile_max_chunk serves the same purpose).
 constexpr std::uint64_t bytes_per_turn = 4u << 20;
 
+// TLS sends. Two records per send (32 KiB): measured with bench/compare_tls.sh's setup
+// (docs/tls.md), that beat 16 KiB to 1 MiB both on TCP (0.58 against 0.69 s/GiB for 1 MiB)
+// and on MPTCP, where larger batches made every download stall on MPTCP-level
+// retransmissions (1.24-1.30 s/GiB) and 32 KiB did so in under half of them.
+constexpr std::size_t tls_batch_size = 32 * 1024;
+// A connection's first MiB goes out one record per send and without MSG_MORE, as nginx
+// sends: batched, TCP joined the records into 64 KiB segments that filled the client's first,
+// small MPTCP receive window at once, and the client's kernel then often announced the
+// reopened window only with the MPTCP retransmission timer (~250 ms; curl stalled in 10 of 20
+// downloads of 64 MiB, 0 of 20 this way; docs/benchmarks.md). By the end of it the client's
+// buffer has grown.
+constexpr std::size_t tls_record_size = 16 * 1024;
+constexpr std::uint64_t tls_record_by_record_bytes = 1u << 20;
+
 boost::system::error_code errno_code() { return {errno, boost::system::system_category()}; }
 
 // "Would block": wait for the socket, then continue where we stopped.
@@ -42,6 +56,7 @@ void response_sender::start(mp::mptcp::socket& socket, std::vector<response_piec
   method_ = method;
   copy_filled_ = copy_sent_ = 0;
   file_sent_ = 0;
+  earlier_responses_sent_ += total_sent_;
   total_sent_ = 0;
   done_ = std::move(done);
   tls_ = tls;
@@ -182,12 +197,8 @@ void response_sender::tls_step() {
 // Encrypts pieces until the batch is full; false when encryption fails. A file that ends
 // early leaves its piece unfinished with nothing encrypted (the caller reports it).
 bool response_sender::encrypt_batch() {
-  // Two records per send. Measured with bench/compare_tls.sh's setup (docs/tls.md): 32 KiB
-  // batches beat 16 KiB to 1 MiB both on TCP (0.58 against 0.69 s/GiB for 1 MiB) and on
-  // MPTCP, where larger batches made every download stall on MPTCP-level retransmissions
-  // (1.24-1.30 s/GiB) and 32 KiB did so in under half of them (median 0.67-0.91 s/GiB).
-  // The plaintext is read in the same 32 KiB, so both buffers stay in the CPU's cache.
-  constexpr std::size_t batch = 32 * 1024;
+  // The plaintext is read in pieces of the batch's size, so both buffers stay in the CPU's cache.
+  const std::size_t batch = record_by_record() ? tls_record_size : tls_batch_size;
   const std::size_t chunk = std::min(batch, copy_buffer_size_);
   batch_plain_ = batch_file_ = credited_plain_ = credited_file_ = 0;
   while (current_ < pieces_.size() && tls_->output().size() < batch) {
@@ -199,7 +210,7 @@ bool response_sender::encrypt_batch() {
       batch_plain_ += n;
     }
     if (piece.length > 0) {
-      if (!copy_buffer_) copy_buffer_.reset(new char[chunk]);
+      if (!copy_buffer_) copy_buffer_.reset(new char[std::min(tls_batch_size, copy_buffer_size_)]);
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.length, chunk));
       const ssize_t got = ::pread(file_fd_, copy_buffer_.get(), want, static_cast<off_t>(piece.offset));
       if (got < 0 && errno == EINTR) continue;
@@ -222,7 +233,7 @@ bool response_sender::encrypt_batch() {
 // Returns true when the batch is all sent; false with `ec` clear means "wait for writable".
 bool response_sender::send_encrypted(boost::system::error_code& ec) {
   // More batches follow: let the kernel fill segments across the boundary.
-  const bool more = current_ < pieces_.size();
+  const bool more = current_ < pieces_.size() && !record_by_record();
   while (!tls_->output().empty()) {
     const auto pending = tls_->output();
     const ssize_t n = ::send(socket_->native_handle(), pending.data(), pending.size(),
@@ -244,6 +255,10 @@ bool response_sender::send_encrypted(boost::system::error_code& ec) {
     }
   }
   return true;
+}
+
+bool response_sender::record_by_record() const noexcept {
+  return earlier_responses_sent_ + total_sent_ < tls_record_by_record_bytes;
 }
 
 void response_sender::wait_writable() {

@@ -74,6 +74,7 @@ private:
   void tls_step();
   bool encrypt_batch();
   bool send_encrypted(boost::system::error_code& ec);
+  bool record_by_record() const noexcept;  // the connection's start: one TLS record per send
   void wait_writable();
   void complete(const boost::system::error_code& ec);
 
@@ -96,6 +97,7 @@ private:
   std::size_t copy_filled_ = 0, copy_sent_ = 0;
   std::uint64_t file_sent_ = 0;
   std::uint64_t total_sent_ = 0;
+  std::uint64_t earlier_responses_sent_ = 0;  // by this connection, before this response
   completion done_;
 
   // TLS: the batch of records being sent, and how much of its plaintext has been credited
