@@ -231,7 +231,8 @@ else
   # MPTCP-level retransmission fills the hole before anything waits, and there is nothing to
   # re-plug. Only a path B that never stood still excuses the missing re-plug.
   at_least 0.1 "$r_cut_silence_s" ||
-    fail "path B stood still for ${r_cut_silence_s} s after the cut, and mpfetch did not re-plug path A"
+    fail "path B stood still for ${r_cut_silence_s} s after the cut, and mpfetch did not re-plug path A;" \
+      "what it logged about the paths:" "$(grep -E '\[paths\]|\[pm\]|stalled|subflow' "$work/replug.err" | tail -n 30)"
   replug_outcome="no re-plug needed (path B never stood still)"
 fi
 at_least "$r_after_A_bps" $((rate_bits / 2)) ||
