@@ -56,7 +56,7 @@ while (($#)); do
     --skip-rps) do_b=0; shift ;;
     --lab) use_lab=1 do_b=0; shift ;;
     --lab-rate) lab_rate=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 1 ;;
   esac
 done
@@ -77,7 +77,7 @@ if ((use_lab)); then
   lab_script=$PWD/lab/mplab.sh lab_id=bench$$
   "$lab_script" check > /dev/null || { "$lab_script" check; exit 1; }
   # the lab goes down (its namespaces deleted) on every exit, after the server is stopped
-  trap 'cleanup; "$lab_script" --id "$lab_id" down > /dev/null 2>&1 || true' EXIT
+  trap 'cleanup || true; "$lab_script" --id "$lab_id" down > /dev/null 2>&1 || true' EXIT
   "$lab_script" --id "$lab_id" up "$lab_rate" > /dev/null
   srv_ns=("$lab_script" --id "$lab_id" exec srv) in_cli=("$lab_script" --id "$lab_id" exec cli)
   host=192.0.2.1 bind_all=1

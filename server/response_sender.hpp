@@ -7,8 +7,9 @@
 // When the socket is full we wait for it to be writable: no thread blocks on a slow client.
 //
 // Over TLS every byte is encrypted first: file bytes are read 32 KiB at a time, encrypted
-// into two records in the session's output, and sent together. (The kernel's TLS offload is
-// not available on MPTCP, and this kernel has none for TCP either: docs/tls.md.)
+// into two records in the session's output, and sent together; a connection's first MiB goes
+// one record per send instead (see response_sender.cpp). (The kernel's TLS offload is not
+// available on MPTCP, and this kernel has none for TCP either: docs/tls.md.)
 
 #include "mp/mptcp_protocol.hpp"
 #include "mp/tls_session.hpp"
