@@ -69,9 +69,9 @@ mpserve=$(realpath "$mpserve")
 
 make_work_dir compare_servers
 port_n=0
-# in_cli: a command prefix for the client's namespace (empty on loopback); srv_ns (bench/lib.sh)
-# the same for the server's. host: the address curl downloads from.
-in_cli=() host=127.0.0.1 bind_all=0
+# srv_ns and cli_ns (bench/lib.sh): command prefixes for the lab's namespaces, empty on
+# loopback. host: the address curl downloads from.
+host=127.0.0.1 bind_all=0
 if ((use_lab)); then
   need_tools nft tc
   lab_script=$PWD/lab/mplab.sh lab_id=bench$$
@@ -79,7 +79,7 @@ if ((use_lab)); then
   # the lab goes down (its namespaces deleted) on every exit, after the server is stopped
   trap 'cleanup || true; "$lab_script" --id "$lab_id" down > /dev/null 2>&1 || true' EXIT
   "$lab_script" --id "$lab_id" up "$lab_rate" > /dev/null
-  srv_ns=("$lab_script" --id "$lab_id" exec srv) in_cli=("$lab_script" --id "$lab_id" exec cli)
+  srv_ns=("$lab_script" --id "$lab_id" exec srv) cli_ns=("$lab_script" --id "$lab_id" exec cli)
   host=192.0.2.1 bind_all=1
 fi
 
@@ -97,14 +97,14 @@ raw_a=$work/download.tsv raw_b=$work/rps.tsv
 # start_server NAME CPUSET LOGLEVEL: NAME is mpserve-tN, mpserve-tdefault, nginx-wN-CFG, python;
 # CPUSET empty = unpinned. Sets srv_pid and port.
 start_server() {
-  local name=$1 cpus=$2 level=$3 pin=() cmd=()
+  local name=$1 cpus=$2 level=$3 pin=() cmd=() bind=()
   [[ -n $cpus ]] && pin=(taskset -c "$cpus")
+  ((bind_all)) || bind=(--bind 127.0.0.1)
   port=$((base_port + port_n % 200)); port_n=$((port_n + 1))
   require_free_port "$port"
   case $name in
     mpserve-t*)
-      cmd=("$mpserve" --port "$port" -d "$work/www" --progress-interval 0 --log-level "$level")
-      ((bind_all)) || cmd+=(--bind 127.0.0.1)
+      cmd=("$mpserve" --port "$port" "${bind[@]}" -d "$work/www" --progress-interval 0 --log-level "$level")
       local threads=${name#mpserve-t}; threads=${threads%%-*}
       [[ $threads == default ]] || cmd+=(--threads "$threads")
       [[ $name == *-nocache ]] && cmd+=(--small-file-cache 0) ;;
@@ -121,8 +121,7 @@ start_server() {
       esac
       cmd=(mptcpize run nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log") ;;
     python)
-      cmd=(mptcpize run "$python" -m http.server -d "$work/www" "$port")
-      ((bind_all)) || cmd=(mptcpize run "$python" -m http.server --bind 127.0.0.1 -d "$work/www" "$port") ;;
+      cmd=(mptcpize run "$python" -m http.server "${bind[@]}" -d "$work/www" "$port") ;;
   esac
   # mplab.sh exec keeps its PID for the program (exec), so srv_pid is the server's
   "${pin[@]}" "${srv_ns[@]}" "${cmd[@]}" > "$work/server.log" 2>&1 &
@@ -141,19 +140,19 @@ download_once() {  # $1=pin mode $2=rep $3=server; appends one row, sets trial_b
   local s0 s1 syn0 syn1 fb0 fb1 j0 j1 b0 b1 t0 t1
   # every download starts from the kernel's defaults, not the last one's ssthresh and RTT
   if ((use_lab)); then
-    "${in_cli[@]}" ip tcp_metrics flush all 2>/dev/null || true
+    "${cli_ns[@]}" ip tcp_metrics flush all 2>/dev/null || true
     "${srv_ns[@]}" ip tcp_metrics flush all 2>/dev/null || true
   fi
-  s0=$(proc_ticks "${pids[@]}"); syn0=$(cli_mpc MPTcpExtMPCapableSYNACKRX); fb0=$(cli_mpc MPTcpExtMPCapableFallbackSYNACK)
-  j0=$(cli_mpc MPTcpExtMPJoinSynAckRx)
+  s0=$(proc_ticks "${pids[@]}"); syn0=$(mpc MPTcpExtMPCapableSYNACKRX); fb0=$(mpc MPTcpExtMPCapableFallbackSYNACK)
+  j0=$(mpc MPTcpExtMPJoinSynAckRx)
   local TIMEFORMAT='%3U %3S'
   b0=$(cpu_busy_ticks); t0=$(now_ns)
-  { time "${ccpu[@]}" "${in_cli[@]}" mptcpize run curl -s -o /dev/null --max-time $((use_lab ? 900 : 120)) \
+  { time "${ccpu[@]}" "${cli_ns[@]}" mptcpize run curl -s -o /dev/null --max-time $((use_lab ? 900 : 120)) \
       -w '%{http_code} %{size_download} %{time_total}\n' "http://$host:$port/big.bin" \
       > "$work/curl.out"; } 2> "$work/curl.time"
   b1=$(cpu_busy_ticks); t1=$(now_ns)
-  s1=$(proc_ticks "${pids[@]}"); syn1=$(cli_mpc MPTcpExtMPCapableSYNACKRX); fb1=$(cli_mpc MPTcpExtMPCapableFallbackSYNACK)
-  j1=$(cli_mpc MPTcpExtMPJoinSynAckRx)
+  s1=$(proc_ticks "${pids[@]}"); syn1=$(mpc MPTcpExtMPCapableSYNACKRX); fb1=$(mpc MPTcpExtMPCapableFallbackSYNACK)
+  j1=$(mpc MPTcpExtMPJoinSynAckRx)
   local code got secs cu cs
   read -r code got secs < "$work/curl.out"
   read -r cu cs < <(tail -1 "$work/curl.time")
@@ -173,7 +172,6 @@ download_once() {  # $1=pin mode $2=rep $3=server; appends one row, sets trial_b
     "$mode" "$rep" "$name" "$(echo "$bytes / $secs / 1000000" | bc -l)" "$(echo "($s1 - $s0) / $tck" | bc -l)" \
     "$(echo "$cu + $cs" | bc -l)" "$mptcp" "$other" "$([[ $trial_busy == 1 ]] && echo '  BUSY')"
 }
-cli_mpc() { "${in_cli[@]}" nstat -saz "$1" | awk -v k="$1" '$1 == k {print $2}'; }
 run_download() {
   for _ in 1 2 3; do download_once "$@"; [[ $trial_busy == 0 ]] && break; done; return 0
 }

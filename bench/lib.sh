@@ -1,10 +1,11 @@
 # shellcheck shell=bash disable=SC2034  # size, bin, prog_args are set for the sourcing script
 # Sourced by the bench/*.sh scripts: work directory and cleanup, the page-cached body file,
 # the server started in the background (srv_pid) and its nginx config, load accounting.
-# Globals it reads: work, srv_pid, cleanup_paths (extra dirs to remove), srv_ns (a command
-# prefix that runs in the server's network namespace, e.g. lab/mplab.sh exec srv; empty: this one).
+# Globals it reads: work, srv_pid, cleanup_paths (extra dirs to remove), srv_ns and cli_ns
+# (command prefixes that run in the server's and the client's network namespace, e.g.
+# lab/mplab.sh exec srv; empty: this one).
 
-srv_pid="" cleanup_paths=() srv_ns=()
+srv_pid="" cleanup_paths=() srv_ns=() cli_ns=()
 tck=$(getconf CLK_TCK)
 
 # stop_server: TERM srv_pid, give it 5 s, then KILL; reaps it and clears srv_pid
@@ -115,7 +116,7 @@ wait_quiet() {  # prints 1 if the machine stayed busy for 20 s, else 0
   done
   echo 1
 }
-mpc() { nstat -saz "$1" | awk -v k="$1" '$1 == k {print $2}'; }
+mpc() { "${cli_ns[@]}" nstat -saz "$1" | awk -v k="$1" '$1 == k {print $2}'; }  # in the client's namespace
 # forget_loopback_tcp_metrics: the kernel remembers a destination's ssthresh and RTT from the
 # last connection to it (`ip tcp_metrics`), so a download right after one that lost much (curl
 # and wget into files do) would start from them. Loopback only: nothing else is touched.
