@@ -18,6 +18,8 @@ packages=(
   nginx-light  # the reference the comparison test and the benchmark measure us against
   openssl ca-certificates  # the HTTPS tests make their certificates with the openssl command
   clang  # sanitizer builds and the libFuzzer targets
+  # The kTLS test boots Debian's kernel (which has the "tls" module) in QEMU, without KVM.
+  qemu-system-x86 busybox-static linux-image-amd64 kmod
 )
 build_dir=${BUILD_DIR:-build}
 

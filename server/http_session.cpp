@@ -125,6 +125,7 @@ void http_session::run() {
 void http_session::start_tls() {
   try {
     tls_ = std::make_unique<mp::tls_session>(server_.tls_context, mp::tls_session::role::server);
+    if (server_.kernel_tls) tls_->offer_kernel_send(stream_.socket().native_handle());
   } catch (const std::bad_alloc&) {
     spdlog::warn("{} closed: no memory for a TLS session", label_);
     return close();
@@ -144,8 +145,10 @@ void http_session::on_handshake(const error_code& ec) {
   if (closed_) return;
   if (!ec) {
     if (spdlog::should_log(spdlog::level::debug))
-      spdlog::debug("{} TLS: {} {}", label_, SSL_get_version(tls_->native_handle()),
-                    SSL_get_cipher_name(tls_->native_handle()));
+      spdlog::debug("{} TLS: {} {}, encrypted {}{}{}", label_, SSL_get_version(tls_->native_handle()),
+                    SSL_get_cipher_name(tls_->native_handle()),
+                    tls_->kernel_sends() ? "by the kernel (kTLS)" : "in user space",
+                    tls_->kernel_send_refusal().empty() ? "" : ": ", tls_->kernel_send_refusal());
     return read_request();
   }
   if (ec == mp::tls_error::plain_http) return answer_plain_http();
@@ -315,8 +318,10 @@ void http_session::send(response_plan plan) {
 
   const bool file_pieces = std::any_of(pieces.begin(), pieces.end(), [](const auto& p) { return p.length > 0; });
   body_method method = choose_body_method(server_.config, mptcp_);
-  // TLS encrypts through its own small batches (response_sender): no copy buffer needed.
-  if (method == body_method::copy && file_pieces && !tls_) {
+  // TLS in user space encrypts through its own small batches (response_sender): no copy
+  // buffer needed. Encrypted by the kernel, the socket takes plaintext like any other.
+  const bool user_space_tls = tls_ && !tls_->kernel_sends();
+  if (method == body_method::copy && file_pieces && !user_space_tls) {
     copy_leased_ = server_.lease_copy_buffer();
     if (!copy_leased_) method = body_method::sendfile;  // the copy memory budget is spent
   }
@@ -332,7 +337,8 @@ void http_session::send(response_plan plan) {
     options.interval = server_.config.progress_interval;
     options.total_bytes = plan_.file_bytes;
     options.summary_min_bytes = 1 << 20;
-    options.note = tls_ ? std::string("encrypted in user space") : fmt::format("sent by {}", to_string(method));
+    options.note = user_space_tls ? std::string("encrypted in user space")
+                                  : fmt::format("{}sent by {}", tls_ ? "encrypted by the kernel, " : "", to_string(method));
     options.mptcp_expected = server_.listener_is_mptcp;
     monitor_ = mp::transfer_monitor::create(stream_.get_executor(), stream_.socket().native_handle(),
                                             options, [this] { return sender_.file_bytes_sent(); });
@@ -341,7 +347,8 @@ void http_session::send(response_plan plan) {
   // (Checked first: the arguments would be formatted on every request even when not logged.)
   if (plan_.file_bytes > 0 && spdlog::should_log(spdlog::level::debug))
     spdlog::debug("{} sending {} by {} over {}{}", label_, mp::format_bytes(plan_.file_bytes),
-                  to_string(method), mptcp_ ? "MPTCP" : "TCP", tls_ ? " with TLS" : "");
+                  user_space_tls ? "TLS records" : to_string(method), mptcp_ ? "MPTCP" : "TCP",
+                  !tls_ ? "" : user_space_tls ? ", encrypted in user space" : ", encrypted by the kernel");
   sender_.start(stream_.socket(), std::move(pieces), plan_.file.fd.get(), method, shared_from_this(),
                 // `this`, not a shared_ptr: the sender is ours, so a strong reference kept in it
                 // would be a cycle; its pending handlers hold the session while it sends.

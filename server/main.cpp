@@ -3,8 +3,10 @@
 #include "pm_event_log.hpp"
 #include "tls_config.hpp"
 
+#include "mp/kernel_tls.hpp"
 #include "mp/logging.hpp"
 #include "mp/resolve.hpp"
+#include "mp/tls_session.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
   server_config config;
   std::string mode_text = "auto";
   std::string body_method_text = "auto";
+  std::string ktls_text = "auto";
   double progress_seconds = 1.0;
   double grace_seconds = 10.0;
   long keepalive_seconds = 75;
@@ -97,6 +100,9 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", config.tls_certificate,
                  "serve HTTPS with this PEM certificate (the chain after it); needs --tls-key");
   app.add_option("--tls-key", config.tls_key, "the PEM private key of --tls-cert (no passphrase)");
+  app.add_option("--ktls", ktls_text,
+                 "HTTPS over plain TCP: auto (the kernel encrypts where it offers kTLS), off")
+      ->check(CLI::IsMember({"auto", "off"}));
   app.add_option("--body-method", body_method_text,
                  "how file bodies are sent: auto (by connection type), sendfile, copy")
       ->check(CLI::IsMember({"auto", "sendfile", "copy"}));
@@ -216,6 +222,20 @@ int main(int argc, char** argv) {
     spdlog::warn("MPTCP unavailable, serving over TCP: {}", opened.fallback_reason);
   } else {
     std::printf("Listening socket is TCP (--mptcp off)\n");
+  }
+  if (tls_context) {
+    // Where the kernel takes over encryption, file bodies leave by sendfile with no copy
+    // through user space. Only plain TCP sockets take it: an MPTCP socket refuses the
+    // kernel's TLS layer even when the connection fell back to TCP (docs/tls.md).
+    const char* why_not = "--ktls off";
+    if (ktls_text == "auto" && !opened.mptcp && mp::kernel_tls::available(why_not)) {
+      server.kernel_tls = true;
+      mp::tls_session::allow_kernel_send(tls_context.get());
+      std::printf("TLS 1.3 is encrypted by the kernel (kTLS), file bodies leave by sendfile; TLS 1.2 in user space\n");
+    } else {
+      if (opened.mptcp && ktls_text == "auto") why_not = "MPTCP sockets cannot use the kernel's TLS (kTLS); --mptcp off can";
+      std::printf("TLS is encrypted in user space: %s\n", why_not);
+    }
   }
   std::fflush(stdout);
 

@@ -151,7 +151,9 @@ bool response_sender::copy_file_range_out(response_piece& piece, bool more, boos
 }
 
 void response_sender::step() {
-  if (tls_) return tls_step();
+  // Encrypted by the kernel (kTLS), the socket takes plaintext: the plain path below, whose
+  // sendfile then leaves the file bytes to the kernel to encrypt.
+  if (tls_ && !tls_->kernel_sends()) return tls_step();
   boost::system::error_code ec;
   const std::uint64_t sent_before = total_sent_;
   while (current_ < pieces_.size()) {

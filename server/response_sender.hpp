@@ -8,8 +8,8 @@
 //
 // Over TLS every byte is encrypted first: file bytes are read 32 KiB at a time, encrypted
 // into two records in the session's output, and sent together; a connection's first MiB goes
-// one record per send instead (see response_sender.cpp). (The kernel's TLS offload is not
-// available on MPTCP, and this kernel has none for TCP either: docs/tls.md.)
+// one record per send instead (see response_sender.cpp). Where the kernel encrypts (kTLS, plain
+// TCP only: docs/tls.md) the socket takes plaintext and the plain path runs, sendfile included.
 
 #include "mp/mptcp_protocol.hpp"
 #include "mp/tls_session.hpp"
@@ -53,7 +53,8 @@ public:
 
   // Sends every piece; `done` runs once with the first error or none. `owner` (the session)
   // is held by every pending handler, so this object, the socket, `file_fd` and `tls`
-  // outlive them. With `tls`, pieces are encrypted by it and `method` does not matter.
+  // outlive them. With `tls`, pieces are encrypted by it and `method` does not matter,
+  // unless the kernel encrypts for it (tls->kernel_sends()).
   void start(mp::mptcp::socket& socket, std::vector<response_piece> pieces, int file_fd,
              body_method method, std::shared_ptr<void> owner, completion done,
              mp::tls_session* tls = nullptr);

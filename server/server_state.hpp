@@ -36,6 +36,9 @@ public:
   // Set once before the workers start when serving HTTPS (owned by main); OpenSSL allows
   // its use from every thread at once.
   SSL_CTX* tls_context = nullptr;
+  // Set once before the workers start: the listener is plain TCP, the kernel offers kTLS and
+  // --ktls allows it, so each connection offers OpenSSL to let the kernel encrypt.
+  bool kernel_tls = false;
 
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   std::size_t connections() const noexcept { return connections_.load(std::memory_order_acquire); }

@@ -1,5 +1,8 @@
 #include "mp/tls_session.hpp"
 #include "mp/tls_io.hpp"
+#include "mp/kernel_tls.hpp"
+
+#include <openssl/crypto.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -23,7 +26,15 @@ struct tls_buffer_bio {
   static int write(BIO* bio, const char* data, int size) {
     BIO_clear_retry_flags(bio);
     if (size <= 0) return 0;
-    session_of(bio)->output_.append(data, static_cast<std::size_t>(size));
+    auto* session = session_of(bio);
+    if (session->kernel_sends_) {
+      // OpenSSL's records would carry its own, now stale, record numbers (a key update
+      // answered, an alert): the client could not decrypt them. The session fails instead.
+      session->written_after_kernel_took_over_ = true;
+      return -1;
+    }
+    if (session->kernel_send_fd_ >= 0) session->count_records(data, static_cast<std::size_t>(size));
+    session->output_.append(data, static_cast<std::size_t>(size));
     return size;
   }
 
@@ -105,13 +116,97 @@ tls_session::tls_session(SSL_CTX* context, role side) {
   }
   BIO_set_data(bio, this);
   SSL_set_bio(ssl_, bio, bio);  // the same BIO both ways: one reference, owned by ssl_
+  SSL_set_app_data(ssl_, this);  // for the key log hook
   if (side == role::server)
     SSL_set_accept_state(ssl_);
   else
     SSL_set_connect_state(ssl_);
 }
 
-tls_session::~tls_session() { SSL_free(ssl_); }
+tls_session::~tls_session() {
+  SSL_free(ssl_);
+  OPENSSL_cleanse(traffic_secret_.data(), traffic_secret_.size());
+}
+
+void tls_session::allow_kernel_send(SSL_CTX* context) { SSL_CTX_set_keylog_callback(context, key_log); }
+
+void tls_session::offer_kernel_send(int fd) {
+  kernel_send_fd_ = fd;
+  kernel_send_refusal_ = "the handshake did not end";
+}
+
+void tls_session::key_log(const SSL* ssl, const char* line) {
+  // "SERVER_TRAFFIC_SECRET_0 <client random, 64 hex digits> <secret in hex>", logged as
+  // OpenSSL switches its sending to that secret: the records written before it are not
+  // counted in the kernel's record number.
+  auto* session = static_cast<tls_session*>(SSL_get_app_data(ssl));
+  constexpr std::string_view label = "SERVER_TRAFFIC_SECRET_0 ";
+  const std::string_view text(line);
+  if (!session || session->kernel_send_fd_ < 0 || !text.starts_with(label)) return;
+  const auto space = text.find(' ', label.size());
+  if (space == std::string_view::npos) return;
+  const std::string_view hex = text.substr(space + 1);
+  std::vector<unsigned char> secret;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    const int high = OPENSSL_hexchar2int(static_cast<unsigned char>(hex[i]));
+    const int low = OPENSSL_hexchar2int(static_cast<unsigned char>(hex[i + 1]));
+    if (high < 0 || low < 0) return;
+    secret.push_back(static_cast<unsigned char>(high * 16 + low));
+  }
+  OPENSSL_cleanse(session->traffic_secret_.data(), session->traffic_secret_.size());
+  session->traffic_secret_ = std::move(secret);
+  session->records_before_traffic_secret_ = session->records_written_;
+}
+
+void tls_session::count_records(const char* data, std::size_t size) noexcept {
+  // Every record starts with a 5-byte header whose last two bytes are its length.
+  while (size > 0) {
+    if (record_body_left_ > 0) {
+      const std::size_t n = std::min(size, record_body_left_);
+      record_body_left_ -= n;
+      data += n;
+      size -= n;
+      continue;
+    }
+    record_header_[record_header_have_++] = static_cast<unsigned char>(*data++);
+    --size;
+    if (record_header_have_ == sizeof record_header_) {
+      ++records_written_;
+      record_body_left_ = std::size_t{record_header_[3]} << 8 | record_header_[4];
+      record_header_have_ = 0;
+    }
+  }
+}
+
+bool tls_session::sending_keys_for_kernel(kernel_tls::sending_keys& keys) {
+  if (kernel_send_fd_ < 0) {
+    kernel_send_refusal_ = "not offered";
+  } else if (SSL_version(ssl_) != TLS1_3_VERSION) {
+    kernel_send_refusal_ = "TLS 1.2 is encrypted in user space";
+  } else if (traffic_secret_.empty()) {
+    kernel_send_refusal_ = "no traffic secret was logged";
+  } else if (!output().empty() || record_header_have_ > 0 || record_body_left_ > 0) {
+    kernel_send_refusal_ = "handshake bytes were still unsent";
+  } else {
+    const auto suite = static_cast<std::uint16_t>(SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(ssl_)));
+    return kernel_tls::make_sending_keys(suite, traffic_secret_, records_written_ - records_before_traffic_secret_,
+                                         keys, kernel_send_refusal_);
+  }
+  return false;
+}
+
+bool tls_session::hand_sending_to_kernel() {
+  if (kernel_sends_) return true;
+  kernel_tls::sending_keys keys;
+  if (sending_keys_for_kernel(keys) && kernel_tls::start_sending(kernel_send_fd_, keys, kernel_send_refusal_)) {
+    kernel_sends_ = true;
+    kernel_send_refusal_.clear();
+  }
+  // The secret is needed once: later key log lines (none are expected) would not be used.
+  OPENSSL_cleanse(traffic_secret_.data(), traffic_secret_.size());
+  traffic_secret_.clear();
+  return kernel_sends_;
+}
 
 std::span<char> tls_session::input_space(std::size_t at_least) {
   if (input_begin_ > 0 && input_.size() - input_end_ < at_least) {
@@ -142,6 +237,8 @@ void tls_session::consume_output(std::size_t n) noexcept {
 
 tls_status tls_session::fail(int ssl_error) {
   last_error_ = take_openssl_errors();
+  if (written_after_kernel_took_over_)
+    last_error_ = "OpenSSL had a record to send (a key update, an alert) after the kernel took over sending";
   if (last_error_.empty())
     last_error_ = ssl_error == SSL_ERROR_SYSCALL ? "unexpected end of the TLS stream"
                                                  : "TLS error " + std::to_string(ssl_error);
@@ -177,6 +274,10 @@ std::size_t tls_session::read(void* data, std::size_t size, tls_status& status) 
 }
 
 bool tls_session::write(const void* data, std::size_t size) {
+  if (kernel_sends_) {  // the socket takes plaintext now: callers send it themselves
+    last_error_ = "write() after the kernel took over sending";
+    return false;
+  }
   const auto* bytes = static_cast<const char*>(data);
   while (size > 0) {
     ERR_clear_error();
@@ -192,6 +293,13 @@ bool tls_session::write(const void* data, std::size_t size) {
 }
 
 void tls_session::close() {
+  if (kernel_sends_) {
+    // close_notify: a warning-level alert record, which the kernel encrypts with its numbers.
+    static constexpr unsigned char close_notify[2] = {1, 0};
+    kernel_tls::send_record(kernel_send_fd_, 21, close_notify, sizeof close_notify);
+    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN);
+    return;
+  }
   ERR_clear_error();
   if (handshake_done()) SSL_shutdown(ssl_);
   ERR_clear_error();

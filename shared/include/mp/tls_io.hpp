@@ -84,7 +84,11 @@ struct tls_handshake_op {
         return send_output(stream, session, self);
       }
       if (failed) return self.complete(make_error_code(tls_error::handshake_failed));
-      if (finished) return self.complete({});
+      if (finished) {
+        // Every handshake byte is on the wire now: the kernel may take over sending.
+        if (session.kernel_send_offered()) session.hand_sending_to_kernel();
+        return self.complete({});
+      }
       if (need_input) {
         need_input = false;
         state = reading;

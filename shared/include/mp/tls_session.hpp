@@ -9,10 +9,17 @@
 // One exception, for bulk downloads: receive_directly_from(fd) lets OpenSSL, once the input
 // buffer is empty, receive from the (non-blocking) socket straight into its own record buffer,
 // 256 KiB at a time: the bytes are not copied through the input buffer first.
+//
+// And one for servers on plain TCP: a TLS 1.3 connection's sending may be handed to the
+// kernel (kTLS, mp/kernel_tls.hpp) when the handshake is over. From then on the socket takes
+// plaintext, the kernel encrypts it, and this session only decrypts what arrives.
+
+#include "mp/kernel_tls.hpp"
 
 #include <openssl/ssl.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,6 +78,20 @@ public:
   bool socket_closed() const noexcept { return socket_closed_; }
   int socket_error() const noexcept { return socket_errno_; }
 
+  // Kernel sending (see above). A context whose sessions may offer it needs the key log
+  // hook, set once when the context is made (it replaces any other key log callback).
+  static void allow_kernel_send(SSL_CTX* context);
+  // Before the handshake: `fd` is the connection's plain TCP socket.
+  void offer_kernel_send(int fd);
+  bool kernel_send_offered() const noexcept { return kernel_send_fd_ >= 0; }
+  // After the handshake, with output() all sent: hands the sending keys to the kernel. True
+  // when it took them; otherwise kernel_send_refusal() says why and nothing has changed.
+  bool hand_sending_to_kernel();
+  // What it hands over: the kernel's keys for the next record. False as above.
+  bool sending_keys_for_kernel(kernel_tls::sending_keys& keys);
+  bool kernel_sends() const noexcept { return kernel_sends_; }
+  const std::string& kernel_send_refusal() const noexcept { return kernel_send_refusal_; }
+
   // Gives the buffers' memory back once they are empty, so an idle connection holds little.
   void release_buffers();
 
@@ -80,6 +101,8 @@ public:
 private:
   friend struct tls_buffer_bio;
   tls_status fail(int ssl_error);
+  void count_records(const char* data, std::size_t size) noexcept;
+  static void key_log(const SSL* ssl, const char* line);
 
   SSL* ssl_ = nullptr;
   std::vector<char> input_;
@@ -87,6 +110,16 @@ private:
   std::string output_;
   std::size_t output_sent_ = 0;
   int fd_ = -1;
+  // Kernel sending: the server's application traffic secret (from the key log) and the
+  // records written before and since it, counted from their headers in the output.
+  int kernel_send_fd_ = -1;
+  bool kernel_sends_ = false;
+  bool written_after_kernel_took_over_ = false;
+  std::string kernel_send_refusal_;
+  std::vector<unsigned char> traffic_secret_;
+  std::uint64_t records_written_ = 0, records_before_traffic_secret_ = 0;
+  unsigned char record_header_[5] = {};
+  std::size_t record_header_have_ = 0, record_body_left_ = 0;
   bool socket_closed_ = false;
   int socket_errno_ = 0;
   std::string last_error_;
