@@ -50,9 +50,14 @@ start_server() {  # start_server NAME OPTIONS...
   cat "$name.out" "$name.err"
   exit 1
 }
+# SIGTERM ends mpserve with status 0; anything else (a crash, or a sanitizer build's report
+# at exit) fails the test.
 stop_server() {
   kill "$server_pid"
-  wait "$server_pid" 2>/dev/null
+  wait "$server_pid"
+  local status=$?
+  check "mpserve stopped cleanly (status $status)" test "$status" -eq 0
+  check "no sanitizer report" bash -c '! grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" ./*.err'
 }
 url() { echo "https://localhost:$port/$1"; }
 fetch() { curl -sS --fail --cacert cert.pem "$@"; }
