@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
     if (ktls_text == "auto" && !opened.mptcp && mp::kernel_tls::available(why_not)) {
       server.kernel_tls = true;
       mp::tls_session::allow_kernel_send(tls_context.get());
-      std::printf("TLS 1.3 is encrypted by the kernel (kTLS), file bodies leave by sendfile; TLS 1.2 in user space\n");
+      std::printf("TLS is encrypted by the kernel (kTLS): file bodies leave by sendfile\n");
     } else {
       if (opened.mptcp && ktls_text == "auto") why_not = "MPTCP sockets cannot use the kernel's TLS (kTLS); --mptcp off can";
       std::printf("TLS is encrypted in user space: %s\n", why_not);

@@ -1,7 +1,12 @@
 #include "mp/kernel_tls.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/obj_mac.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
 
 #include <linux/tls.h>
 #include <netinet/in.h>
@@ -22,18 +27,18 @@ namespace mp::kernel_tls {
 namespace {
 constexpr char ulp_name[] = "tls";
 
-// What the kernel needs of one suite: its structure, and the digest its secrets come from.
-struct suite {
-  unsigned kernel_cipher;
-  const EVP_MD* (*digest)();
+// What the kernel needs to know of a cipher.
+struct kernel_cipher {
+  unsigned type;
   std::size_t key_size;
+  std::size_t tls12_fixed_iv_size;  // from the key block: GCM's salt, ChaCha20's whole IV
 };
 
-bool find_suite(std::uint16_t id, suite& out) {
-  switch (id) {
-    case 0x1301: out = {TLS_CIPHER_AES_GCM_128, EVP_sha256, 16}; return true;
-    case 0x1302: out = {TLS_CIPHER_AES_GCM_256, EVP_sha384, 32}; return true;
-    case 0x1303: out = {TLS_CIPHER_CHACHA20_POLY1305, EVP_sha256, 32}; return true;
+bool find_cipher(int nid, kernel_cipher& out) {
+  switch (nid) {
+    case NID_aes_128_gcm: out = {TLS_CIPHER_AES_GCM_128, 16, 4}; return true;
+    case NID_aes_256_gcm: out = {TLS_CIPHER_AES_GCM_256, 32, 4}; return true;
+    case NID_chacha20_poly1305: out = {TLS_CIPHER_CHACHA20_POLY1305, 32, 12}; return true;
     default: return false;
   }
 }
@@ -42,17 +47,54 @@ void put_sequence(unsigned char (&out)[8], std::uint64_t sequence) {
   for (int i = 7; i >= 0; --i, sequence >>= 8) out[i] = static_cast<unsigned char>(sequence);
 }
 
-// Fills the kernel's structure for the suite. GCM splits the 12-byte IV into a 4-byte salt
-// and 8 bytes the kernel calls the IV; ChaCha20 takes all 12 as its IV.
+// Writes the kernel's structure for the cipher. `nonce` is 12 bytes: for GCM a 4-byte salt
+// and the 8 bytes the kernel calls its IV (TLS 1.3: the rest of the IV; TLS 1.2: the first
+// explicit nonce, which the kernel counts up); ChaCha20 takes all 12 as its IV.
 template <class Info>
-void fill_gcm(Info& info, unsigned cipher, const std::vector<unsigned char>& key,
-              const std::vector<unsigned char>& iv, std::uint64_t sequence) {
-  info.info.version = TLS_1_3_VERSION;
-  info.info.cipher_type = static_cast<__u16>(cipher);
-  std::memcpy(info.salt, iv.data(), sizeof info.salt);
-  std::memcpy(info.iv, iv.data() + sizeof info.salt, sizeof info.iv);
-  std::memcpy(info.key, key.data(), sizeof info.key);
+void fill_gcm(sending_keys& keys, unsigned version, unsigned type, const unsigned char* key,
+              const unsigned char* nonce, std::uint64_t sequence) {
+  auto& info = *new (keys.bytes) Info{};
+  info.info.version = static_cast<__u16>(version);
+  info.info.cipher_type = static_cast<__u16>(type);
+  std::memcpy(info.salt, nonce, sizeof info.salt);
+  std::memcpy(info.iv, nonce + sizeof info.salt, sizeof info.iv);
+  std::memcpy(info.key, key, sizeof info.key);
   put_sequence(info.rec_seq, sequence);
+  keys.size = sizeof info;
+}
+
+void fill(sending_keys& keys, unsigned version, const kernel_cipher& cipher, const unsigned char* key,
+          const unsigned char* nonce, std::uint64_t sequence) {
+  if (cipher.type == TLS_CIPHER_AES_GCM_128) {
+    fill_gcm<tls12_crypto_info_aes_gcm_128>(keys, version, cipher.type, key, nonce, sequence);
+  } else if (cipher.type == TLS_CIPHER_AES_GCM_256) {
+    fill_gcm<tls12_crypto_info_aes_gcm_256>(keys, version, cipher.type, key, nonce, sequence);
+  } else {
+    auto& info = *new (keys.bytes) tls12_crypto_info_chacha20_poly1305{};
+    info.info.version = static_cast<__u16>(version);
+    info.info.cipher_type = TLS_CIPHER_CHACHA20_POLY1305;
+    std::memcpy(info.iv, nonce, sizeof info.iv);
+    std::memcpy(info.key, key, sizeof info.key);
+    put_sequence(info.rec_seq, sequence);
+    keys.size = sizeof info;
+  }
+}
+
+// TLS 1.2's PRF (RFC 5246 5) through OpenSSL's TLS1-PRF.
+bool tls12_prf(const EVP_MD* digest, std::span<const unsigned char> secret, const std::string& seed,
+               unsigned char* out, std::size_t size) {
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "TLS1-PRF", nullptr);
+  EVP_KDF_CTX* context = kdf ? EVP_KDF_CTX_new(kdf) : nullptr;
+  EVP_KDF_free(kdf);
+  if (!context) return false;
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(EVP_MD_get0_name(digest)), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, const_cast<unsigned char*>(secret.data()), secret.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, const_cast<char*>(seed.data()), seed.size()),
+      OSSL_PARAM_construct_end()};
+  const bool done = EVP_KDF_derive(context, out, size, params) == 1;
+  EVP_KDF_CTX_free(context);
+  return done;
 }
 }  // namespace
 
@@ -84,37 +126,52 @@ static_assert(sizeof(tls12_crypto_info_aes_gcm_256) <= sizeof(sending_keys::byte
 
 sending_keys::~sending_keys() { OPENSSL_cleanse(bytes, sizeof bytes); }
 
-bool make_sending_keys(std::uint16_t cipher_suite, std::span<const unsigned char> traffic_secret,
-                       std::uint64_t records_sent, sending_keys& keys, std::string& error) {
-  suite chosen;
-  if (!find_suite(cipher_suite, chosen)) {
+bool make_tls13_sending_keys(const suite& suite, std::span<const unsigned char> traffic_secret,
+                             std::uint64_t records_sent, sending_keys& keys, std::string& error) {
+  kernel_cipher cipher;
+  if (!find_cipher(suite.cipher_nid, cipher) || !suite.digest) {
     error = "no kernel cipher for this suite";
     return false;
   }
-  auto key = expand_label(chosen.digest(), traffic_secret, "key", chosen.key_size);
-  auto iv = expand_label(chosen.digest(), traffic_secret, "iv", 12);
-  bool made = key.size() == chosen.key_size && iv.size() == 12;
-  if (!made) {
+  auto key = expand_label(suite.digest, traffic_secret, "key", cipher.key_size);
+  auto iv = expand_label(suite.digest, traffic_secret, "iv", 12);
+  const bool made = key.size() == cipher.key_size && iv.size() == 12;
+  if (made)
+    fill(keys, TLS_1_3_VERSION, cipher, key.data(), iv.data(), records_sent);
+  else
     error = "cannot derive the traffic keys";
-  } else if (chosen.kernel_cipher == TLS_CIPHER_AES_GCM_128) {
-    auto& info = *new (keys.bytes) tls12_crypto_info_aes_gcm_128{};
-    fill_gcm(info, chosen.kernel_cipher, key, iv, records_sent);
-    keys.size = sizeof info;
-  } else if (chosen.kernel_cipher == TLS_CIPHER_AES_GCM_256) {
-    auto& info = *new (keys.bytes) tls12_crypto_info_aes_gcm_256{};
-    fill_gcm(info, chosen.kernel_cipher, key, iv, records_sent);
-    keys.size = sizeof info;
-  } else {
-    auto& info = *new (keys.bytes) tls12_crypto_info_chacha20_poly1305{};
-    info.info.version = TLS_1_3_VERSION;
-    info.info.cipher_type = TLS_CIPHER_CHACHA20_POLY1305;
-    std::memcpy(info.iv, iv.data(), sizeof info.iv);
-    std::memcpy(info.key, key.data(), sizeof info.key);
-    put_sequence(info.rec_seq, records_sent);
-    keys.size = sizeof info;
-  }
   OPENSSL_cleanse(key.data(), key.size());
   OPENSSL_cleanse(iv.data(), iv.size());
+  return made;
+}
+
+bool make_tls12_server_sending_keys(const suite& suite, std::span<const unsigned char> master_secret,
+                                    std::span<const unsigned char> client_random,
+                                    std::span<const unsigned char> server_random, std::uint64_t records_sent,
+                                    sending_keys& keys, std::string& error) {
+  kernel_cipher cipher;
+  if (!find_cipher(suite.cipher_nid, cipher) || !suite.digest) {
+    error = "no kernel cipher for this suite";
+    return false;
+  }
+  // key_block = client key, server key, client IV, server IV (AEAD suites have no MAC keys).
+  std::string seed = "key expansion";
+  seed.append(reinterpret_cast<const char*>(server_random.data()), server_random.size());
+  seed.append(reinterpret_cast<const char*>(client_random.data()), client_random.size());
+  unsigned char block[2 * 32 + 2 * 12];
+  const std::size_t block_size = 2 * cipher.key_size + 2 * cipher.tls12_fixed_iv_size;
+  unsigned char nonce[12];
+  bool made = tls12_prf(suite.digest, master_secret, seed, block, block_size);
+  if (made) {
+    std::memcpy(nonce, block + 2 * cipher.key_size + cipher.tls12_fixed_iv_size, cipher.tls12_fixed_iv_size);
+    if (cipher.tls12_fixed_iv_size == 4) made = RAND_bytes(nonce + 4, 8) == 1;  // GCM's explicit nonce
+  }
+  if (made)
+    fill(keys, TLS_1_2_VERSION, cipher, block + cipher.key_size, nonce, records_sent);
+  else
+    error = "cannot derive the traffic keys";
+  OPENSSL_cleanse(block, sizeof block);
+  OPENSSL_cleanse(nonce, sizeof nonce);
   return made;
 }
 

@@ -172,6 +172,10 @@ void tls_session::count_records(const char* data, std::size_t size) noexcept {
     --size;
     if (record_header_have_ == sizeof record_header_) {
       ++records_written_;
+      if (record_header_[0] == 20) {  // ChangeCipherSpec: in TLS 1.2, encrypted records follow
+        change_cipher_spec_written_ = true;
+        records_to_change_cipher_spec_ = records_written_;
+      }
       record_body_left_ = std::size_t{record_header_[3]} << 8 | record_header_[4];
       record_header_have_ = 0;
     }
@@ -179,18 +183,33 @@ void tls_session::count_records(const char* data, std::size_t size) noexcept {
 }
 
 bool tls_session::sending_keys_for_kernel(kernel_tls::sending_keys& keys) {
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_);
+  const kernel_tls::suite suite{cipher ? SSL_CIPHER_get_cipher_nid(cipher) : 0,
+                                cipher ? SSL_CIPHER_get_handshake_digest(cipher) : nullptr};
+  const int version = SSL_version(ssl_);
   if (kernel_send_fd_ < 0) {
     kernel_send_refusal_ = "not offered";
-  } else if (SSL_version(ssl_) != TLS1_3_VERSION) {
-    kernel_send_refusal_ = "TLS 1.2 is encrypted in user space";
-  } else if (traffic_secret_.empty()) {
-    kernel_send_refusal_ = "no traffic secret was logged";
   } else if (!output().empty() || record_header_have_ > 0 || record_body_left_ > 0) {
     kernel_send_refusal_ = "handshake bytes were still unsent";
+  } else if (version == TLS1_3_VERSION) {
+    if (!traffic_secret_.empty())
+      return kernel_tls::make_tls13_sending_keys(suite, traffic_secret_, records_written_ - records_before_traffic_secret_,
+                                                 keys, kernel_send_refusal_);
+    kernel_send_refusal_ = "no traffic secret was logged";
+  } else if (version == TLS1_2_VERSION && change_cipher_spec_written_) {
+    kernel_send_refusal_ = "no TLS 1.2 secrets";  // unless the derivation says otherwise
+    unsigned char master[SSL_MAX_MASTER_KEY_LENGTH], client_random[SSL3_RANDOM_SIZE], server_random[SSL3_RANDOM_SIZE];
+    const std::size_t master_size = SSL_SESSION_get_master_key(SSL_get_session(ssl_), master, sizeof master);
+    const bool made = master_size > 0 &&
+                      SSL_get_client_random(ssl_, client_random, sizeof client_random) == sizeof client_random &&
+                      SSL_get_server_random(ssl_, server_random, sizeof server_random) == sizeof server_random &&
+                      kernel_tls::make_tls12_server_sending_keys(
+                          suite, {master, master_size}, client_random, server_random,
+                          records_written_ - records_to_change_cipher_spec_, keys, kernel_send_refusal_);
+    OPENSSL_cleanse(master, sizeof master);
+    return made;
   } else {
-    const auto suite = static_cast<std::uint16_t>(SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(ssl_)));
-    return kernel_tls::make_sending_keys(suite, traffic_secret_, records_written_ - records_before_traffic_secret_,
-                                         keys, kernel_send_refusal_);
+    kernel_send_refusal_ = "not TLS 1.2 or 1.3 after a full handshake";
   }
   return false;
 }

@@ -71,17 +71,17 @@ check "curl, TLS 1.3: 24 MiB byte-exact" same_as_big tls13.bin
 after=$(kernel_tls_sockets)
 check "the kernel took over that connection's sending (TlsTxSw $before -> $after)" test "$after" -eq $((before + 1))
 
-fetch --tls-max 1.2 "$(url big.bin)" -o tls12.bin
-check "curl, TLS 1.2: byte-exact" same_as_big tls12.bin
-check "TLS 1.2 stays in user space (TlsTxSw $(kernel_tls_sockets))" test "$(kernel_tls_sockets)" -eq $((before + 1))
-check "the server log says why" grep -q "TLSv1.2 .*encrypted in user space: TLS 1.2 is encrypted in user space" ktls.err
-
-# The other two suites the kernel knows (their keys and IVs have other sizes and layouts).
+# The other suites the kernel knows, TLS 1.3 and 1.2 (keys and IVs of other sizes and
+# layouts; TLS 1.2's keys come from the master secret, and AES-GCM sends explicit nonces).
 for suite in TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256; do
   fetch --tls13-ciphers "$suite" "$(url big.bin)" -o suite.bin
-  check "curl, $suite: byte-exact" same_as_big suite.bin
+  check "curl, TLS 1.3 $suite: byte-exact" same_as_big suite.bin
 done
-check "both by the kernel (TlsTxSw $(kernel_tls_sockets))" test "$(kernel_tls_sockets)" -eq $((before + 3))
+for suite in ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-ECDSA-CHACHA20-POLY1305; do
+  fetch --tls-max 1.2 --ciphers "$suite" "$(url big.bin)" -o suite.bin
+  check "curl, TLS 1.2 $suite: byte-exact" same_as_big suite.bin
+done
+check "all six by the kernel (TlsTxSw $(kernel_tls_sockets))" test "$(kernel_tls_sockets)" -eq $((before + 6))
 
 # close_notify, which the session sends through the kernel as an alert record.
 fetch -v -H "Connection: close" "$(url small.bin)" -o /dev/null 2>verbose.txt
@@ -103,6 +103,16 @@ printf '%s' "$request" | openssl s_client -connect "127.0.0.1:$port" -servername
   -CAfile cert.pem -sess_in session.pem -ign_eof >second.txt 2>&1
 check "openssl s_client: the session was resumed from a kernel-sent ticket" grep -q "^Reused, TLS" second.txt
 check "openssl s_client: the resumed connection got its response" grep -q "HTTP/1.1 200 OK" second.txt
+# TLS 1.2 resumption: the abbreviated handshake, where the server's Finished goes first.
+before=$(kernel_tls_sockets)
+printf '%s' "$request" | openssl s_client -tls1_2 -connect "127.0.0.1:$port" -servername localhost \
+  -CAfile cert.pem -sess_out session12.pem -ign_eof >first12.txt 2>&1
+printf '%s' "$request" | openssl s_client -tls1_2 -connect "127.0.0.1:$port" -servername localhost \
+  -CAfile cert.pem -sess_in session12.pem -ign_eof >second12.txt 2>&1
+check "openssl s_client, TLS 1.2: resumed, with its response" \
+  bash -c 'grep -q "^Reused, TLSv1.2" second12.txt && grep -q "HTTP/1.1 200 OK" second12.txt && grep -q "HTTP/1.1 200 OK" first12.txt'
+check "both TLS 1.2 connections, full and resumed, by the kernel (TlsTxSw $before -> $(kernel_tls_sockets))" \
+  test "$(kernel_tls_sockets)" -eq $((before + 2))
 
 ./mpfetch -q --ca-certificate cert.pem -O fetched.bin "$(url big.bin)"
 check "mpfetch: exit 0 and byte-exact" same_as_big fetched.bin

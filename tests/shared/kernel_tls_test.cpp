@@ -1,4 +1,4 @@
-// The keys a TLS 1.3 session hands the kernel (kTLS), checked without the kernel: the test
+// The keys a TLS session hands the kernel (kTLS), checked without the kernel: the test
 // encrypts records as the kernel would with them, and the client session must read them.
 // (The handover itself runs in a VM with a kernel that has kTLS: ktls_vm_test.sh.)
 #include "mp/kernel_tls.hpp"
@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <linux/tls.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -44,65 +45,93 @@ TEST(KernelTls, ExpandLabelGivesTheKeysOfRfc8448) {
   EXPECT_TRUE(ktls::expand_label(EVP_sha256(), secret, "key", 33).empty());  // more than one block
 }
 
-TEST(KernelTls, ASuiteTheKernelLacksIsRefused) {
+TEST(KernelTls, ACipherTheKernelLacksIsRefused) {
   const std::vector<unsigned char> secret(32, 7);
   ktls::sending_keys keys;
   std::string error;
-  EXPECT_FALSE(ktls::make_sending_keys(0x1304, secret, 0, keys, error));  // TLS_AES_128_CCM_SHA256
+  EXPECT_FALSE(ktls::make_tls13_sending_keys({NID_aes_128_ccm, EVP_sha256()}, secret, 0, keys, error));
   EXPECT_EQ(error, "no kernel cipher for this suite");
 }
 
-// What the kernel would put on the wire: one TLS 1.3 application data record (RFC 8446 5.2)
-// encrypted with `keys` as record number `sequence`.
-std::string kernel_record(const ktls::sending_keys& keys, std::uint64_t sequence, const std::string& text) {
+// The kernel's keys, read back.
+struct kernel_view {
+  unsigned version = 0;
+  const EVP_CIPHER* cipher = nullptr;
+  std::vector<unsigned char> key, nonce;  // nonce: GCM's salt + "IV" (12 bytes), ChaCha20's IV
+  std::uint64_t sequence = 0;             // of the next record
+};
+
+kernel_view read_keys(const ktls::sending_keys& keys) {
+  kernel_view view;
   tls_crypto_info header;
   std::memcpy(&header, keys.bytes, sizeof header);
-  EXPECT_EQ(header.version, TLS_1_3_VERSION);
-  std::vector<unsigned char> key, iv(12);
-  const EVP_CIPHER* cipher = nullptr;
-  if (header.cipher_type == TLS_CIPHER_AES_GCM_128 || header.cipher_type == TLS_CIPHER_AES_GCM_256) {
-    auto read_gcm = [&](const auto& info) {
-      std::memcpy(iv.data(), info.salt, 4);
-      std::memcpy(iv.data() + 4, info.iv, 8);
-      key.assign(info.key, info.key + sizeof info.key);
-    };
-    if (header.cipher_type == TLS_CIPHER_AES_GCM_128) {
-      tls12_crypto_info_aes_gcm_128 info;
-      std::memcpy(&info, keys.bytes, sizeof info);
-      read_gcm(info);
-      cipher = EVP_aes_128_gcm();
-    } else {
-      tls12_crypto_info_aes_gcm_256 info;
-      std::memcpy(&info, keys.bytes, sizeof info);
-      read_gcm(info);
-      cipher = EVP_aes_256_gcm();
-    }
+  view.version = header.version;
+  auto take = [&](const auto& info, const EVP_CIPHER* cipher) {
+    view.cipher = cipher;
+    view.key.assign(info.key, info.key + sizeof info.key);
+    if constexpr (requires { info.salt; }) view.nonce.assign(info.salt, info.salt + sizeof info.salt);
+    view.nonce.insert(view.nonce.end(), info.iv, info.iv + sizeof info.iv);
+    for (unsigned char byte : info.rec_seq) view.sequence = view.sequence << 8 | byte;
+  };
+  if (header.cipher_type == TLS_CIPHER_AES_GCM_128) {
+    tls12_crypto_info_aes_gcm_128 info;
+    std::memcpy(&info, keys.bytes, sizeof info);
+    take(info, EVP_aes_128_gcm());
+  } else if (header.cipher_type == TLS_CIPHER_AES_GCM_256) {
+    tls12_crypto_info_aes_gcm_256 info;
+    std::memcpy(&info, keys.bytes, sizeof info);
+    take(info, EVP_aes_256_gcm());
   } else if (header.cipher_type == TLS_CIPHER_CHACHA20_POLY1305) {
     tls12_crypto_info_chacha20_poly1305 info;
     std::memcpy(&info, keys.bytes, sizeof info);
-    std::memcpy(iv.data(), info.iv, 12);
-    key.assign(info.key, info.key + sizeof info.key);
-    cipher = EVP_chacha20_poly1305();
+    take(info, EVP_chacha20_poly1305());
   } else {
     ADD_FAILURE() << "cipher type " << header.cipher_type;
-    return {};
   }
-  for (int i = 0; i < 8; ++i) iv[11 - i] ^= static_cast<unsigned char>(sequence >> (8 * i));
-  std::string inner = text + '\x17';  // the real content type: application data
-  const std::size_t length = inner.size() + 16;
-  const unsigned char record_header[5] = {0x17, 0x03, 0x03, static_cast<unsigned char>(length >> 8),
-                                          static_cast<unsigned char>(length)};
-  std::string record(reinterpret_cast<const char*>(record_header), 5);
+  return view;
+}
+
+// What the kernel puts on the wire for the `index`-th record after it took over: one
+// application data record (TLS 1.3: RFC 8446 5.2; TLS 1.2: RFC 5246 6.2.3.3 with AES-GCM's
+// explicit nonce, RFC 7905 for ChaCha20), encrypted with the keys read back.
+std::string kernel_record(const kernel_view& view, std::uint64_t index, const std::string& text) {
+  const std::uint64_t sequence = view.sequence + index;
+  const bool tls13 = view.version == TLS_1_3_VERSION;
+  const bool explicit_nonce = !tls13 && view.cipher != EVP_chacha20_poly1305();
+  std::vector<unsigned char> nonce = view.nonce;
+  if (explicit_nonce) {
+    for (std::uint64_t carry = index, i = 11; carry > 0 && i >= 4; --i) {  // the kernel counts it up
+      carry += nonce[i];
+      nonce[i] = static_cast<unsigned char>(carry);
+      carry >>= 8;
+    }
+  } else {
+    for (int i = 0; i < 8; ++i) nonce[11 - i] ^= static_cast<unsigned char>(sequence >> (8 * i));
+  }
+  const std::string plain = tls13 ? text + '\x17' : text;  // TLS 1.3 hides the type inside
+  const std::size_t length = (explicit_nonce ? 8 : 0) + plain.size() + 16;
+  const unsigned char header[5] = {0x17, 0x03, 0x03, static_cast<unsigned char>(length >> 8),
+                                   static_cast<unsigned char>(length)};
+  std::vector<unsigned char> aad(header, header + 5);
+  if (!tls13) {  // sequence, type, version, plaintext length
+    aad.assign(8, 0);
+    for (int i = 0; i < 8; ++i) aad[7 - i] = static_cast<unsigned char>(sequence >> (8 * i));
+    aad.insert(aad.end(), {0x17, 0x03, 0x03, static_cast<unsigned char>(plain.size() >> 8),
+                           static_cast<unsigned char>(plain.size())});
+  }
+  std::string record(reinterpret_cast<const char*>(header), 5);
+  if (explicit_nonce) record.append(reinterpret_cast<const char*>(nonce.data() + 4), 8);
+  const std::size_t body_at = record.size();
   record.resize(5 + length);
-  auto* out = reinterpret_cast<unsigned char*>(record.data() + 5);
+  auto* out = reinterpret_cast<unsigned char*>(record.data() + body_at);
   EVP_CIPHER_CTX* context = EVP_CIPHER_CTX_new();
   int n = 0, extra = 0;
-  EXPECT_EQ(EVP_EncryptInit_ex(context, cipher, nullptr, key.data(), iv.data()), 1);
-  EXPECT_EQ(EVP_EncryptUpdate(context, nullptr, &n, record_header, 5), 1);
-  EXPECT_EQ(EVP_EncryptUpdate(context, out, &n, reinterpret_cast<const unsigned char*>(inner.data()),
-                              static_cast<int>(inner.size())), 1);
+  EXPECT_EQ(EVP_EncryptInit_ex(context, view.cipher, nullptr, view.key.data(), nonce.data()), 1);
+  EXPECT_EQ(EVP_EncryptUpdate(context, nullptr, &n, aad.data(), static_cast<int>(aad.size())), 1);
+  EXPECT_EQ(EVP_EncryptUpdate(context, out, &n, reinterpret_cast<const unsigned char*>(plain.data()),
+                              static_cast<int>(plain.size())), 1);
   EXPECT_EQ(EVP_EncryptFinal_ex(context, out + n, &extra), 1);
-  EXPECT_EQ(EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, 16, out + inner.size()), 1);
+  EXPECT_EQ(EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, 16, out + plain.size()), 1);
   EVP_CIPHER_CTX_free(context);
   return record;
 }
@@ -116,10 +145,22 @@ struct socket_pair {
   }
 };
 
-class KernelSendKeys : public ::testing::TestWithParam<const char*> {
+struct suite_case {
+  const char* name;         // the suite the server allows (TLS 1.2: a cipher list)
+  int version;              // TLS1_2_VERSION or TLS1_3_VERSION
+  std::uint64_t first;      // records the handshake sent under the keys: tickets, or Finished
+};
+
+class KernelSendKeys : public ::testing::TestWithParam<suite_case> {
 protected:
   KernelSendKeys() {
-    SSL_CTX_set_ciphersuites(server_ctx_.get(), GetParam());
+    SSL* ssl = pair_.server.native_handle();  // (made already: the context's settings are copied)
+    if (GetParam().version == TLS1_3_VERSION) {
+      SSL_set_ciphersuites(ssl, GetParam().name);
+    } else {
+      SSL_set_max_proto_version(ssl, TLS1_2_VERSION);
+      SSL_set_cipher_list(ssl, GetParam().name);
+    }
     tls_session::allow_kernel_send(server_ctx_.get());
     // Any socket: only the handover uses it, and it is not plain TCP, so the kernel refuses.
     pair_.server.offer_kernel_send(sockets_.fds[0]);
@@ -135,19 +176,16 @@ protected:
 
 TEST_P(KernelSendKeys, RecordsEncryptedWithThemReachTheClient) {
   ASSERT_EQ(mp::test::handshake_in_memory(client, server), tls_status::ok) << client.last_error();
-  ASSERT_STREQ(SSL_get_cipher_name(server.native_handle()), GetParam());
+  ASSERT_EQ(SSL_version(server.native_handle()), GetParam().version);
+  ASSERT_STREQ(SSL_get_cipher_name(server.native_handle()), GetParam().name);
 
-  // The session tickets were sent under the same keys: the kernel's numbers start after them.
   ktls::sending_keys keys;
   ASSERT_TRUE(server.sending_keys_for_kernel(keys)) << server.kernel_send_refusal();
-  const std::uint64_t first = [&] {
-    std::uint64_t sequence = 0;
-    for (std::size_t i = keys.size - 8; i < keys.size; ++i) sequence = sequence << 8 | keys.bytes[i];
-    return sequence;
-  }();
-  EXPECT_EQ(first, 2u) << "OpenSSL sends two tickets by default";
+  const kernel_view view = read_keys(keys);
+  EXPECT_EQ(view.version, GetParam().version == TLS1_3_VERSION ? TLS_1_3_VERSION : TLS_1_2_VERSION);
+  EXPECT_EQ(view.sequence, GetParam().first);
 
-  const std::string records = kernel_record(keys, first, "HTTP/1.1 200 OK\r\n") + kernel_record(keys, first + 1, "body");
+  const std::string records = kernel_record(view, 0, "HTTP/1.1 200 OK\r\n") + kernel_record(view, 1, "body");
   auto space = client.input_space(records.size());
   std::memcpy(space.data(), records.data(), records.size());
   client.commit_input(records.size());
@@ -165,23 +203,21 @@ TEST_P(KernelSendKeys, WhenTheKernelRefusesTheSessionGoesOnInUserSpace) {
   EXPECT_EQ(mp::test::read_all(client), "still here");
 }
 
-INSTANTIATE_TEST_SUITE_P(Tls13Suites, KernelSendKeys,
-                         ::testing::Values("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
-                                           "TLS_CHACHA20_POLY1305_SHA256"));
-
-TEST(KernelSendKeysTls12, AreNotMadeForTls12) {
-  mp::test::test_pki pki;
-  auto server_ctx = mp::test::server_context(pki);
-  auto client_ctx = mp::test::client_context(pki);
-  SSL_CTX_set_max_proto_version(server_ctx.get(), TLS1_2_VERSION);
-  tls_session::allow_kernel_send(server_ctx.get());
-  mp::test::session_pair pair(server_ctx.get(), client_ctx.get());
-  socket_pair sockets;
-  pair.server.offer_kernel_send(sockets.fds[0]);
-  ASSERT_EQ(mp::test::handshake_in_memory(pair.client, pair.server), tls_status::ok);
-  ktls::sending_keys keys;
-  EXPECT_FALSE(pair.server.sending_keys_for_kernel(keys));
-  EXPECT_EQ(pair.server.kernel_send_refusal(), "TLS 1.2 is encrypted in user space");
-}
+// TLS 1.3 sends two session tickets after the handshake under the new keys; TLS 1.2 its
+// Finished (the ticket goes before ChangeCipherSpec). The test certificate is ECDSA.
+INSTANTIATE_TEST_SUITE_P(
+    EverySuiteTheKernelTakes, KernelSendKeys,
+    ::testing::Values(suite_case{"TLS_AES_128_GCM_SHA256", TLS1_3_VERSION, 2},
+                      suite_case{"TLS_AES_256_GCM_SHA384", TLS1_3_VERSION, 2},
+                      suite_case{"TLS_CHACHA20_POLY1305_SHA256", TLS1_3_VERSION, 2},
+                      suite_case{"ECDHE-ECDSA-AES128-GCM-SHA256", TLS1_2_VERSION, 1},
+                      suite_case{"ECDHE-ECDSA-AES256-GCM-SHA384", TLS1_2_VERSION, 1},
+                      suite_case{"ECDHE-ECDSA-CHACHA20-POLY1305", TLS1_2_VERSION, 1}),
+    [](const auto& info) {
+      std::string name = info.param.name;
+      for (char& c : name)
+        if (c == '-') c = '_';
+      return name;
+    });
 
 }  // namespace

@@ -1,14 +1,15 @@
 #pragma once
-// The kernel's TLS offload (kTLS) for sending, which tls_session hands a TLS 1.3 connection
+// The kernel's TLS offload (kTLS) for sending, which tls_session hands a connection
 // to once its handshake is over: the kernel then encrypts what the socket sends, so file
 // bytes can leave by sendfile(2) without passing through user space.
 //
 // Why by hand: OpenSSL can do this itself (SSL_OP_ENABLE_KTLS, SSL_sendfile), but only when
-// built with enable-ktls, and Debian 12's libssl3 is not. So the session learns the server's
-// application traffic secret (OpenSSL's key log callback), derives the key and IV as TLS 1.3
-// defines them, and gives them to the socket with the number of records already sent.
-// TLS 1.2 stays in user space. Plain TCP sockets only: MPTCP refuses upper-layer protocols
-// (TCP_ULP), fallen back to TCP or not (docs/tls.md).
+// built with enable-ktls, and Debian 12's libssl3 is not. So the session derives the sending
+// key and IV as the protocol defines them (TLS 1.3: from the application traffic secret that
+// OpenSSL's key log callback gives; TLS 1.2: from the master secret and both randoms) and
+// gives them to the socket with the number of records already sent under them. Plain TCP
+// sockets only: MPTCP refuses upper-layer protocols (TCP_ULP), fallen back to TCP or not
+// (docs/tls.md).
 
 #include <openssl/evp.h>
 
@@ -39,12 +40,27 @@ struct sending_keys {
   ~sending_keys();
 };
 
-// The keys of a TLS 1.3 connection's sending: `cipher_suite` as SSL_CIPHER_get_protocol_id
-// gives it (0x1301 AES-128-GCM, 0x1302 AES-256-GCM, 0x1303 ChaCha20-Poly1305), the
-// application traffic secret of the sending side, and how many records have been sent under
-// it (the next record's number). False with `error` for another suite.
-bool make_sending_keys(std::uint16_t cipher_suite, std::span<const unsigned char> traffic_secret,
-                       std::uint64_t records_sent, sending_keys& keys, std::string& error);
+// A suite as OpenSSL describes it: SSL_CIPHER_get_cipher_nid (NID_aes_128_gcm,
+// NID_aes_256_gcm, NID_chacha20_poly1305: the ciphers the kernel takes) and
+// SSL_CIPHER_get_handshake_digest (the hash of its key derivation).
+struct suite {
+  int cipher_nid = 0;
+  const EVP_MD* digest = nullptr;
+};
+
+// The keys of a TLS 1.3 connection's sending: from the application traffic secret of the
+// sending side, with `records_sent` records already sent under it (the next record's number).
+// False with `error` for a cipher the kernel lacks.
+bool make_tls13_sending_keys(const suite& suite, std::span<const unsigned char> traffic_secret,
+                             std::uint64_t records_sent, sending_keys& keys, std::string& error);
+
+// The same for TLS 1.2, the server's side: the key block comes from the master secret and
+// both randoms (RFC 5246 6.3). AES-GCM's explicit nonces continue from a random start, so they
+// cannot repeat the one or two OpenSSL used under the same key.
+bool make_tls12_server_sending_keys(const suite& suite, std::span<const unsigned char> master_secret,
+                                    std::span<const unsigned char> client_random,
+                                    std::span<const unsigned char> server_random, std::uint64_t records_sent,
+                                    sending_keys& keys, std::string& error);
 
 // Gives them to the socket. False with `error` when the kernel refuses: the socket then
 // sends as before, and the connection goes on in user space.

@@ -10,7 +10,7 @@
 // buffer is empty, receive from the (non-blocking) socket straight into its own record buffer,
 // 256 KiB at a time: the bytes are not copied through the input buffer first.
 //
-// And one for servers on plain TCP: a TLS 1.3 connection's sending may be handed to the
+// And one for servers on plain TCP: a connection's sending may be handed to the
 // kernel (kTLS, mp/kernel_tls.hpp) when the handshake is over. From then on the socket takes
 // plaintext, the kernel encrypts it, and this session only decrypts what arrives.
 
@@ -84,7 +84,8 @@ public:
   // Before the handshake: `fd` is the connection's plain TCP socket.
   void offer_kernel_send(int fd);
   bool kernel_send_offered() const noexcept { return kernel_send_fd_ >= 0; }
-  // After the handshake, with output() all sent: hands the sending keys to the kernel. True
+  // After the handshake (TLS 1.3 or 1.2), with output() all sent: hands the sending keys to
+  // the kernel. True
   // when it took them; otherwise kernel_send_refusal() says why and nothing has changed.
   bool hand_sending_to_kernel();
   // What it hands over: the kernel's keys for the next record. False as above.
@@ -110,14 +111,17 @@ private:
   std::string output_;
   std::size_t output_sent_ = 0;
   int fd_ = -1;
-  // Kernel sending: the server's application traffic secret (from the key log) and the
-  // records written before and since it, counted from their headers in the output.
+  // Kernel sending: the server's TLS 1.3 application traffic secret (from the key log), and
+  // the records written, counted from their headers in the output: how many came before that
+  // secret (TLS 1.3) or up to our ChangeCipherSpec (TLS 1.2) tells the next record's number.
   int kernel_send_fd_ = -1;
   bool kernel_sends_ = false;
   bool written_after_kernel_took_over_ = false;
   std::string kernel_send_refusal_;
   std::vector<unsigned char> traffic_secret_;
   std::uint64_t records_written_ = 0, records_before_traffic_secret_ = 0;
+  std::uint64_t records_to_change_cipher_spec_ = 0;
+  bool change_cipher_spec_written_ = false;
   unsigned char record_header_[5] = {};
   std::size_t record_header_have_ = 0, record_body_left_ = 0;
   bool socket_closed_ = false;
