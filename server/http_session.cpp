@@ -14,6 +14,8 @@
 
 #include <algorithm>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -396,6 +398,32 @@ void http_session::log_access(unsigned status, std::uint64_t body_bytes) {
 }
 
 void http_session::linger_close() {
+  // Encrypted by the kernel, a send counts as done once the kernel has made the records, and
+  // those TCP had no room for yet wait in its TLS layer (a kernel work item pushes them when
+  // the client acknowledges). A FIN now would overtake them, since shutdown queues it at once,
+  // and cut the response short. So first wait until TCP has sent everything and the client
+  // has acknowledged it; close_notify then takes along whatever still waited.
+  if (tls_ && tls_->kernel_sends())
+    return wait_for_kernel_tls_records(std::chrono::steady_clock::now() + server_.config.send_timeout, -1);
+  shutdown_and_linger();
+}
+
+void http_session::wait_for_kernel_tls_records(std::chrono::steady_clock::time_point give_up, int queued_before) {
+  if (closed_) return;
+  int queued = 0;  // bytes TCP holds that the client has not acknowledged
+  const auto now = std::chrono::steady_clock::now();
+  if (::ioctl(stream_.socket().native_handle(), SIOCOUTQ, &queued) != 0 || queued == 0 || now >= give_up)
+    return shutdown_and_linger();
+  // A client that still takes data gets --send-timeout from its last progress, as in sending.
+  if (queued_before >= 0 && queued < queued_before) give_up = now + server_.config.send_timeout;
+  if (!drain_timer_) drain_timer_.emplace(stream_.get_executor());
+  drain_timer_->expires_after(std::chrono::milliseconds(10));
+  drain_timer_->async_wait([self = shared_from_this(), give_up, queued](const error_code& ec) {
+    if (!ec) self->wait_for_kernel_tls_records(give_up, queued);
+  });
+}
+
+void http_session::shutdown_and_linger() {
   // Send our FIN, then read and drop what the client still sends until it closes or the
   // linger time is over, so unread request bytes do not turn into a reset.
   error_code ignored;
@@ -428,6 +456,7 @@ void http_session::send_close_notify() {
 void http_session::close() {
   if (closed_) return;
   closed_ = true;
+  if (drain_timer_) drain_timer_->cancel();
   if (!reset_) send_close_notify();
   error_code ignored;
   stream_.socket().shutdown(mp::mptcp::socket::shutdown_both, ignored);

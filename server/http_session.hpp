@@ -80,6 +80,8 @@ private:
   void on_sent(const boost::system::error_code& ec);
   void log_access(unsigned status, std::uint64_t body_bytes);
   void linger_close();
+  void wait_for_kernel_tls_records(std::chrono::steady_clock::time_point give_up, int queued_before);
+  void shutdown_and_linger();
   void linger_read();
   void send_close_notify();
   void close();
@@ -109,6 +111,7 @@ private:
   bool reset_ = false;              // force_close: no close_notify, the reset says it all
   bool close_notify_sent_ = false;
   std::array<char, 4096> linger_buffer_{};
+  std::optional<boost::asio::steady_timer> drain_timer_;  // kTLS: before the FIN (linger_close)
 };
 
 }  // namespace mpserve

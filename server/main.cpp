@@ -231,7 +231,8 @@ int main(int argc, char** argv) {
     if (ktls_text == "auto" && !opened.mptcp && mp::kernel_tls::available(why_not)) {
       server.kernel_tls = true;
       mp::tls_session::allow_kernel_send(tls_context.get());
-      std::printf("TLS is encrypted by the kernel (kTLS): file bodies leave by sendfile\n");
+      std::printf("TLS is encrypted by the kernel (kTLS)%s\n",
+                  config.forced_body_method == mpserve::body_method::copy ? "" : ": file bodies leave by sendfile");
     } else {
       if (opened.mptcp && ktls_text == "auto") why_not = "MPTCP sockets cannot use the kernel's TLS (kTLS); --mptcp off can";
       std::printf("TLS is encrypted in user space: %s\n", why_not);

@@ -6,7 +6,6 @@
 #include <openssl/kdf.h>
 #include <openssl/obj_mac.h>
 #include <openssl/params.h>
-#include <openssl/rand.h>
 
 #include <linux/tls.h>
 #include <netinet/in.h>
@@ -148,7 +147,7 @@ bool make_tls13_sending_keys(const suite& suite, std::span<const unsigned char> 
 bool make_tls12_server_sending_keys(const suite& suite, std::span<const unsigned char> master_secret,
                                     std::span<const unsigned char> client_random,
                                     std::span<const unsigned char> server_random, std::uint64_t records_sent,
-                                    sending_keys& keys, std::string& error) {
+                                    std::uint64_t next_explicit_nonce, sending_keys& keys, std::string& error) {
   kernel_cipher cipher;
   if (!find_cipher(suite.cipher_nid, cipher) || !suite.digest) {
     error = "no kernel cipher for this suite";
@@ -164,7 +163,8 @@ bool make_tls12_server_sending_keys(const suite& suite, std::span<const unsigned
   bool made = tls12_prf(suite.digest, master_secret, seed, block, block_size);
   if (made) {
     std::memcpy(nonce, block + 2 * cipher.key_size + cipher.tls12_fixed_iv_size, cipher.tls12_fixed_iv_size);
-    if (cipher.tls12_fixed_iv_size == 4) made = RAND_bytes(nonce + 4, 8) == 1;  // GCM's explicit nonce
+    if (cipher.tls12_fixed_iv_size == 4)  // GCM: the salt, then the first explicit nonce
+      for (int i = 0; i < 8; ++i) nonce[11 - i] = static_cast<unsigned char>(next_explicit_nonce >> (8 * i));
   }
   if (made)
     fill(keys, TLS_1_2_VERSION, cipher, block + cipher.key_size, nonce, records_sent);

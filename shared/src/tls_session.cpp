@@ -147,6 +147,7 @@ void tls_session::key_log(const SSL* ssl, const char* line) {
   if (space == std::string_view::npos) return;
   const std::string_view hex = text.substr(space + 1);
   std::vector<unsigned char> secret;
+  secret.reserve(hex.size() / 2);  // no reallocation leaves a copy behind
   for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
     const int high = OPENSSL_hexchar2int(static_cast<unsigned char>(hex[i]));
     const int low = OPENSSL_hexchar2int(static_cast<unsigned char>(hex[i + 1]));
@@ -162,6 +163,14 @@ void tls_session::count_records(const char* data, std::size_t size) noexcept {
   // Every record starts with a 5-byte header whose last two bytes are its length.
   while (size > 0) {
     if (record_body_left_ > 0) {
+      // TLS 1.2 AES-GCM: the first 8 bytes of a record after our ChangeCipherSpec are its
+      // explicit nonce; the kernel's nonces must continue after the last one OpenSSL used.
+      while (capturing_explicit_nonce_ && explicit_nonce_have_ < 8 && size > 0 && record_body_left_ > 0) {
+        last_explicit_nonce_ = last_explicit_nonce_ << 8 | static_cast<unsigned char>(*data++);
+        ++explicit_nonce_have_;
+        --size;
+        --record_body_left_;
+      }
       const std::size_t n = std::min(size, record_body_left_);
       record_body_left_ -= n;
       data += n;
@@ -176,6 +185,8 @@ void tls_session::count_records(const char* data, std::size_t size) noexcept {
         change_cipher_spec_written_ = true;
         records_to_change_cipher_spec_ = records_written_;
       }
+      capturing_explicit_nonce_ = change_cipher_spec_written_ && record_header_[0] != 20;
+      if (capturing_explicit_nonce_) explicit_nonce_have_ = 0, last_explicit_nonce_ = 0;
       record_body_left_ = std::size_t{record_header_[3]} << 8 | record_header_[4];
       record_header_have_ = 0;
     }
@@ -191,11 +202,17 @@ bool tls_session::sending_keys_for_kernel(kernel_tls::sending_keys& keys) {
     kernel_send_refusal_ = "not offered";
   } else if (!output().empty() || record_header_have_ > 0 || record_body_left_ > 0) {
     kernel_send_refusal_ = "handshake bytes were still unsent";
+  } else if (SSL_SESSION_get_max_fragment_length(SSL_get_session(ssl_)) != TLSEXT_max_fragment_length_DISABLED) {
+    // The kernel always fills records up to 16 KiB: the client could not take them.
+    kernel_send_refusal_ = "the client asked for records under 16 KiB (max_fragment_length)";
   } else if (version == TLS1_3_VERSION) {
     if (!traffic_secret_.empty())
       return kernel_tls::make_tls13_sending_keys(suite, traffic_secret_, records_written_ - records_before_traffic_secret_,
                                                  keys, kernel_send_refusal_);
     kernel_send_refusal_ = "no traffic secret was logged";
+  } else if (version == TLS1_2_VERSION && change_cipher_spec_written_ && explicit_nonce_have_ > 0 &&
+             explicit_nonce_have_ < 8) {
+    kernel_send_refusal_ = "a record after ChangeCipherSpec was too short for an explicit nonce";
   } else if (version == TLS1_2_VERSION && change_cipher_spec_written_) {
     kernel_send_refusal_ = "no TLS 1.2 secrets";  // unless the derivation says otherwise
     unsigned char master[SSL_MAX_MASTER_KEY_LENGTH], client_random[SSL3_RANDOM_SIZE], server_random[SSL3_RANDOM_SIZE];
@@ -205,7 +222,8 @@ bool tls_session::sending_keys_for_kernel(kernel_tls::sending_keys& keys) {
                       SSL_get_server_random(ssl_, server_random, sizeof server_random) == sizeof server_random &&
                       kernel_tls::make_tls12_server_sending_keys(
                           suite, {master, master_size}, client_random, server_random,
-                          records_written_ - records_to_change_cipher_spec_, keys, kernel_send_refusal_);
+                          records_written_ - records_to_change_cipher_spec_,
+                          explicit_nonce_have_ == 8 ? last_explicit_nonce_ + 1 : 0, keys, kernel_send_refusal_);
     OPENSSL_cleanse(master, sizeof master);
     return made;
   } else {
@@ -278,7 +296,15 @@ bool tls_session::handshake_done() const noexcept { return SSL_is_init_finished(
 std::size_t tls_session::read(void* data, std::size_t size, tls_status& status) {
   ERR_clear_error();
   std::size_t got = 0;
-  if (SSL_read_ex(ssl_, data, size, &got) == 1) {
+  const bool read = SSL_read_ex(ssl_, data, size, &got) == 1;
+  if (kernel_sends_ && SSL_get_key_update_type(ssl_) != SSL_KEY_UPDATE_NONE) {
+    // The client updated its keys and asked for ours to follow before our next record; the
+    // kernel cannot change them (and OpenSSL's answer would carry stale record numbers).
+    last_error_ = "the client asked for a key update, which the kernel cannot make";
+    status = tls_status::failed;
+    return 0;
+  }
+  if (read) {
     status = tls_status::ok;
     return got;
   }
@@ -316,7 +342,7 @@ void tls_session::close() {
     // close_notify: a warning-level alert record, which the kernel encrypts with its numbers.
     static constexpr unsigned char close_notify[2] = {1, 0};
     kernel_tls::send_record(kernel_send_fd_, 21, close_notify, sizeof close_notify);
-    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN);
+    SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
     return;
   }
   ERR_clear_error();

@@ -55,12 +55,13 @@ bool make_tls13_sending_keys(const suite& suite, std::span<const unsigned char> 
                              std::uint64_t records_sent, sending_keys& keys, std::string& error);
 
 // The same for TLS 1.2, the server's side: the key block comes from the master secret and
-// both randoms (RFC 5246 6.3). AES-GCM's explicit nonces continue from a random start, so they
-// cannot repeat the one or two OpenSSL used under the same key.
+// both randoms (RFC 5246 6.3). AES-GCM's explicit nonces (which the kernel counts up) start at
+// `next_explicit_nonce`: one past the last that OpenSSL used under the same key, so that none
+// repeats. (OpenSSL starts them at a random number.)
 bool make_tls12_server_sending_keys(const suite& suite, std::span<const unsigned char> master_secret,
                                     std::span<const unsigned char> client_random,
                                     std::span<const unsigned char> server_random, std::uint64_t records_sent,
-                                    sending_keys& keys, std::string& error);
+                                    std::uint64_t next_explicit_nonce, sending_keys& keys, std::string& error);
 
 // Gives them to the socket. False with `error` when the kernel refuses: the socket then
 // sends as before, and the connection goes on in user space.

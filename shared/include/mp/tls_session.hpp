@@ -85,8 +85,9 @@ public:
   void offer_kernel_send(int fd);
   bool kernel_send_offered() const noexcept { return kernel_send_fd_ >= 0; }
   // After the handshake (TLS 1.3 or 1.2), with output() all sent: hands the sending keys to
-  // the kernel. True
-  // when it took them; otherwise kernel_send_refusal() says why and nothing has changed.
+  // the kernel. True when it took them. Otherwise kernel_send_refusal() says why, and the
+  // session goes on in user space (the socket may keep the kernel's TLS layer, which then
+  // passes bytes through untouched).
   bool hand_sending_to_kernel();
   // What it hands over: the kernel's keys for the next record. False as above.
   bool sending_keys_for_kernel(kernel_tls::sending_keys& keys);
@@ -122,6 +123,9 @@ private:
   std::uint64_t records_written_ = 0, records_before_traffic_secret_ = 0;
   std::uint64_t records_to_change_cipher_spec_ = 0;
   bool change_cipher_spec_written_ = false;
+  bool capturing_explicit_nonce_ = false;  // TLS 1.2: of the last record after ChangeCipherSpec
+  unsigned explicit_nonce_have_ = 0;
+  std::uint64_t last_explicit_nonce_ = 0;
   unsigned char record_header_[5] = {};
   std::size_t record_header_have_ = 0, record_body_left_ = 0;
   bool socket_closed_ = false;
