@@ -125,6 +125,10 @@ bool tls_session::hand_sending_to_kernel() {
   if (sending_keys_for_kernel(keys) && kernel_tls::start_sending(kernel_send_fd_, keys, kernel_send_refusal_)) {
     kernel_sends_ = true;
     kernel_send_refusal_.clear();
+  } else {
+    // Refused: the session stays in user space for good, so the BIO need not count the
+    // response's records (a header per 16 KiB for the rest of the connection) any more.
+    kernel_send_fd_ = -1;
   }
   // The secret is needed once: later key log lines (none are expected) would not be used.
   OPENSSL_cleanse(traffic_secret_.data(), traffic_secret_.size());

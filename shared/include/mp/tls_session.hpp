@@ -83,7 +83,7 @@ public:
   static void allow_kernel_send(SSL_CTX* context);
   // Before the handshake: `fd` is the connection's plain TCP socket.
   void offer_kernel_send(int fd);
-  bool kernel_send_offered() const noexcept { return kernel_send_fd_ >= 0; }
+  bool kernel_send_offered() const noexcept { return kernel_send_fd_ >= 0; }  // and not refused
   // After the handshake (TLS 1.3 or 1.2), with output() all sent: hands the sending keys to
   // the kernel. True when it took them. Otherwise kernel_send_refusal() says why, and the
   // session goes on in user space (the socket may keep the kernel's TLS layer, which then
