@@ -111,13 +111,20 @@ class HttpsTest(unittest.TestCase):
     def url(self, path, host="localhost", port=None):
         return "https://%s:%d/%s" % (host, port or self.port, path)
 
-    def test_mpfetch_downloads_256_mib_byte_exact_over_mptcp(self):
+    def test_mpfetch_downloads_256_mib_byte_exact_over_mptcp_and_tcp(self):
         target = os.path.join(self.out, "big.bin")
         result = fetch("--ca-certificate", PKI["ca"], self.url("big.bin"), "-O", target)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(common.sha256_of(target), self.big_sha)
         self.assertIn("over MPTCP", result.stderr)
         self.assertRegex(server_log(self.port), r"GET /big.bin done: 256.0 MiB .*MPTCP.*encrypted in user space")
+        # Over TCP mpfetch reads records through the session's buffer, not straight into
+        # OpenSSL's (the MPTCP path above): both must deliver every byte.
+        os.remove(target)
+        result = fetch("--mptcp", "off", "--ca-certificate", PKI["ca"], self.url("big.bin"), "-O", target)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("over TCP", result.stderr)
+        self.assertEqual(common.sha256_of(target), self.big_sha)
 
     def test_ranges_and_resume(self):
         with open(self.big, "rb") as f:

@@ -7,8 +7,8 @@
 // bytes between it and two buffers.
 //
 // One exception, for bulk downloads: receive_directly_from(fd) lets OpenSSL, once the input
-// buffer is empty, receive from the (non-blocking) socket straight into its own record buffer,
-// 256 KiB at a time: the bytes are not copied through the input buffer first.
+// buffer is empty, receive from the (non-blocking) socket straight into its own record buffer
+// (one record's worth per read): the bytes are not copied through the input buffer first.
 //
 // And one for servers on plain TCP: a connection's sending may be handed to the
 // kernel (kTLS, mp/kernel_tls.hpp) when the handshake is over. From then on the socket takes
