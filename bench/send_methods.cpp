@@ -14,7 +14,9 @@
 // with MSG_MORE), nodelay (TCP_NODELAY), block (blocking socket, no poll),
 // smore (SPLICE_F_MORE on pipe->socket splices), sndbuf=4M (SO_SNDBUFFORCE),
 // huge (pread's buffer in transparent huge pages: 2 MiB-aligned, MADV_HUGEPAGE, so
-// the two copies through it take one TLB entry instead of one per 4 KiB page).
+// the two copies through it take one TLB entry instead of one per 4 KiB page),
+// populate (mmap: MADV_POPULATE_READ each chunk before its send, so the page faults are
+// taken before the send, not inside it with the socket locked).
 //
 // Reps are interleaved across cases; a trial during which other processes used
 // more than --max-other cores is re-run (--retries). --pin split|same|none
@@ -65,7 +67,7 @@ std::size_t parse_size(const std::string& s) { return s == "all" ? 0 : bench::pa
 struct Case {
   std::string spec, method;
   std::size_t param = 0;  // chunk / buffer / pipe size; 0 = whole remaining
-  bool cork = false, more = false, nodelay = false, block = false, smore = false, huge = false;
+  bool cork = false, more = false, nodelay = false, block = false, smore = false, huge = false, populate = false;
   std::size_t sndbuf = 0;
 };
 
@@ -87,6 +89,7 @@ Case parse_case(const std::string& spec) {
     else if (f == "block") c.block = true;
     else if (f == "smore") c.smore = true;
     else if (f == "huge") c.huge = true;
+    else if (f == "populate") c.populate = true;
     else if (f.rfind("sndbuf=", 0) == 0) c.sndbuf = parse_size(f.substr(7));
     else throw std::invalid_argument("unknown flag: " + f);
   }
@@ -220,14 +223,21 @@ struct Sender {
     if (mapped != MAP_FAILED) munmap(mapped, mapped_size);
   }
 
-  void by_mmap(std::size_t size, std::size_t chunk) {
+  void by_mmap(std::size_t size, std::size_t chunk, bool populate) {
     ++calls;
     void* m = mmap(nullptr, size, PROT_READ, MAP_SHARED, file, 0);
     if (m == MAP_FAILED) die("mmap");
     ++calls;
     madvise(m, size, MADV_SEQUENTIAL);
     auto* p = static_cast<const char*>(m);
-    for (std::size_t off = 0; off < size; off += chunk) send_all(p + off, std::min(chunk, size - off), 0);
+    for (std::size_t off = 0; off < size; off += chunk) {
+      const std::size_t n = std::min(chunk, size - off);
+      if (populate) {
+        ++calls;
+        if (madvise(const_cast<char*>(p + off), n, MADV_POPULATE_READ) != 0) die("madvise(MADV_POPULATE_READ)");
+      }
+      send_all(p + off, n, 0);
+    }
     ++calls;
     munmap(m, size);
   }
@@ -295,7 +305,7 @@ Result run_trial(const Case& c, int proto, int file, std::size_t size, int rx_cp
   if (c.method == "sendfile") tx.by_sendfile(size, c.param);
   else if (c.method == "splice") tx.by_splice(size, c.param, c.smore);
   else if (c.method == "pread") tx.by_pread(size, c.param, c.huge);
-  else tx.by_mmap(size, c.param);
+  else tx.by_mmap(size, c.param, c.populate);
   if (c.cork) { ++tx.calls; set_int(s, IPPROTO_TCP, TCP_CORK, 0, "TCP_CORK off"); }
   double snd_cpu = thread_cpu() - c0;
 
