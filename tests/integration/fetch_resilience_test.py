@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import socketserver
+import ssl
 import stat
 import subprocess
 import sys
@@ -513,6 +514,50 @@ class TlsTest(FetchTest):
         self.assertEqual(result.returncode, 0, result.stderr)
         result = fetch(url, "-O", self.output("unchecked"), "--no-check-certificate")
         self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_a_tls_stream_cut_mid_body_is_exit_4_and_keeps_the_part(self):
+        # A server that sends half of the promised body and then closes TCP without
+        # close_notify. Over TCP (--mptcp off) mpfetch reads the records through its session's
+        # buffer; on an MPTCP socket (auto, fallen back to TCP here) OpenSSL reads them straight
+        # from the socket. Both must see the cut and keep the half as a .part, never as done.
+        half = 2 * MiB
+        body = os.urandom(2 * half)
+
+        class CutHandler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[:half])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)  # an SSLSocket's shutdown sends no alert
+                self.close_connection = True
+
+        cert, key = self.output("cert.pem"), self.output("key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server = ThreadingServer(("127.0.0.1", 0), CutHandler)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.cleanups.append(server.server_close)
+        self.cleanups.append(server.shutdown)
+        for mode in ("off", "auto"):
+            target = self.output("cut-" + mode)
+            result = fetch("-t", "1", "--mptcp", mode, "--ca-certificate", cert,
+                           "https://127.0.0.1:%d/cut.bin" % server.server_address[1], "-O", target)
+            self.assertEqual(result.returncode, 4, mode + ": " + result.stderr)
+            self.assertIn("broke after 2.00 MiB of the body: the TLS stream ended without close_notify", result.stderr)
+            self.assertFalse(os.path.exists(target), mode)
+            with open(target + ".part", "rb") as f:
+                self.assertEqual(f.read(), body[:half], mode)
 
 
 def main():
