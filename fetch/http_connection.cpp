@@ -78,7 +78,7 @@ bool http_connection::is_open() const { return plain_ && plain_->socket().is_ope
 
 void http_connection::close() {
   connected_ = false;
-  mptcp_socket_ = false;
+  mptcp_socket_ = mptcp_connection_ = false;
   error_code ignored;
   if (plain_) plain_->socket().close(ignored);
 }
@@ -139,6 +139,7 @@ void http_connection::on_tcp_connected(const error_code& ec) {
   std::error_code info_error;
   const auto stats = mp::query_connection(plain_->socket().native_handle(), info_error);
   mptcp_socket_ = stats.mptcp || stats.fallback;
+  mptcp_connection_ = stats.mptcp;
   spdlog::info("connected to {} over {}", origin_.host_header,
                stats.mptcp     ? fmt::format("MPTCP (token {:08x})", stats.token)
                : stats.fallback ? std::string("TCP (the server does not speak MPTCP)")
@@ -185,12 +186,10 @@ void http_connection::on_tcp_connected(const error_code& ec) {
     if (!verify_ && verify != X509_V_OK)  // wget's warning: the check would have failed
       spdlog::warn("not checking {}'s certificate (--no-check-certificate): {}", origin_.host,
                    certificate_problem(verify, origin_.host));
-    // On MPTCP sockets OpenSSL receives from here on straight into its record buffer: as fast
-    // as reading 32 KiB at a time through the session's buffer, at ~9 % less client CPU. On TCP
-    // over loopback those direct reads emptied the socket so quickly that mpfetch slept twice
-    // as often, and the server, which pays for waking it there, slowed down: 1.03-1.10x
-    // curl's time against 0.96-0.97x for the buffered reads (docs/benchmarks.md).
-    if (mptcp_socket_) tls_->receive_directly_from(plain_->socket().native_handle());
+    // From here on, over MPTCP, OpenSSL receives straight into its record buffer: as fast as
+    // 32 KiB reads through the session's buffer, at 8 % less CPU. Over TCP, fallen-back MPTCP
+    // included, direct reads were 3-16 % slower on loopback (docs/benchmarks.md, "through a buffer").
+    if (mptcp_connection_) tls_->receive_directly_from(plain_->socket().native_handle());
     connected_ = true;
     finish(connect_failure::none, {});
   });

@@ -5,10 +5,10 @@
 // visit(), which hands the plain or the TLS stream to a generic lambda, so Beast's algorithms
 // work on either. A connection can be reused for the next request to the same origin.
 //
-// TLS runs through mp::tls_session rather than Asio's ssl::stream: OpenSSL receives up to
-// 256 KiB of records straight into its own buffer and a read decrypts every whole record into
-// the caller's buffer, where ssl::stream reads 17 KiB into a buffer of its own, copies it on,
-// and completes once per 16 KiB record (and the downloader wrote the file once per record).
+// TLS runs through mp::tls_session rather than Asio's ssl::stream: a read decrypts every whole
+// record that has arrived into the caller's buffer, where ssl::stream completes once per 16 KiB
+// record (and the downloader wrote the file once per record). Over MPTCP OpenSSL receives the
+// records straight from the socket; over TCP they come 32 KiB at a time through the session.
 
 #include "url_target.hpp"
 
@@ -93,6 +93,7 @@ private:
   url_target origin_;
   bool connected_ = false;
   bool mptcp_socket_ = false;
+  bool mptcp_connection_ = false;  // MPTCP at connect, not fallen back
   std::vector<mp::mptcp::endpoint> endpoints_;
   std::size_t next_endpoint_ = 0;
   boost::system::error_code last_error_;
