@@ -28,6 +28,7 @@ import unittest
 MPSERVE = MPFETCH = None
 WORK = None
 MiB = 1 << 20
+IPPROTO_MPTCP = 262
 
 
 def sha256_of(path):
@@ -515,11 +516,34 @@ class TlsTest(FetchTest):
         result = fetch(url, "-O", self.output("unchecked"), "--no-check-certificate")
         self.assertEqual(result.returncode, 0, result.stderr)
 
+    def start_tls_server(self, handler):
+        """A Python HTTPS server with `handler` on an MPTCP listener, which takes plain TCP
+        clients too: mpfetch --mptcp off reads TLS records through its session's buffer, an
+        MPTCP connection has OpenSSL read them straight from the socket. Returns the port and
+        the certificate (made here, for 127.0.0.1)."""
+        cert, key = self.output("cert.pem"), self.output("key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server = ThreadingServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+        server.socket.close()
+        try:
+            server.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+        except OSError as e:
+            self.skipTest("no MPTCP sockets here: %s" % e)
+        server.server_bind()
+        server.server_activate()
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.cleanups.append(server.server_close)
+        self.cleanups.append(server.shutdown)
+        return server.server_address[1], cert
+
     def test_a_tls_stream_cut_mid_body_is_exit_4_and_keeps_the_part(self):
-        # A server that sends half of the promised body and then closes TCP without
-        # close_notify. Over TCP (--mptcp off) mpfetch reads the records through its session's
-        # buffer; on an MPTCP socket (auto, fallen back to TCP here) OpenSSL reads them straight
-        # from the socket. Both must see the cut and keep the half as a .part, never as done.
+        # Half of the promised body, then TCP closes without close_notify: both ways of
+        # receiving must see the cut and keep the half as a .part, never as a finished file.
         half = 2 * MiB
         body = os.urandom(2 * half)
 
@@ -538,27 +562,50 @@ class TlsTest(FetchTest):
                 self.connection.shutdown(socket.SHUT_RDWR)  # an SSLSocket's shutdown sends no alert
                 self.close_connection = True
 
-        cert, key = self.output("cert.pem"), self.output("key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", key, "-out", cert], check=True, capture_output=True)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        server = ThreadingServer(("127.0.0.1", 0), CutHandler)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self.cleanups.append(server.server_close)
-        self.cleanups.append(server.shutdown)
-        for mode in ("off", "auto"):
+        port, cert = self.start_tls_server(CutHandler)
+        for mode, over in (("off", "over TCP"), ("auto", "over MPTCP")):
             target = self.output("cut-" + mode)
-            result = fetch("-t", "1", "--mptcp", mode, "--ca-certificate", cert,
-                           "https://127.0.0.1:%d/cut.bin" % server.server_address[1], "-O", target)
+            result = fetch("-t", "1", "--read-timeout", "10", "--mptcp", mode, "--ca-certificate", cert,
+                           "https://127.0.0.1:%d/cut.bin" % port, "-O", target)
             self.assertEqual(result.returncode, 4, mode + ": " + result.stderr)
+            self.assertIn(over, result.stderr)
             self.assertIn("broke after 2.00 MiB of the body: the TLS stream ended without close_notify", result.stderr)
             self.assertFalse(os.path.exists(target), mode)
             with open(target + ".part", "rb") as f:
                 self.assertEqual(f.read(), body[:half], mode)
 
+    def test_a_kept_alive_connection_closed_without_close_notify_is_reopened(self):
+        # The server answers in full, keeps the connection "alive" and then drops it without an
+        # alert, as servers do with idle connections. The next request on it fails: mpfetch must
+        # open a new connection without spending a try (-t 1) on it.
+        bodies = {"/a.bin": os.urandom(300 * 1024), "/b.bin": os.urandom(200 * 1024)}
+
+        class DroppingHandler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                body = bodies[self.path]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)  # no alert, no "Connection: close"
+                self.close_connection = True
+
+        port, cert = self.start_tls_server(DroppingHandler)
+        for mode, over in (("off", "over TCP"), ("auto", "over MPTCP")):
+            directory = self.output("dropped-" + mode)
+            result = fetch("-t", "1", "--read-timeout", "10", "--mptcp", mode, "--ca-certificate", cert,
+                           "-P", directory, "https://127.0.0.1:%d/a.bin" % port, "https://127.0.0.1:%d/b.bin" % port)
+            self.assertEqual(result.returncode, 0, mode + ": " + result.stderr)
+            self.assertEqual(result.stderr.count("connected to 127.0.0.1:%d %s" % (port, over)), 2, result.stderr)
+            for name, body in bodies.items():
+                with open(os.path.join(directory, name.lstrip("/")), "rb") as f:
+                    self.assertEqual(f.read(), body, mode + name)
 
 def main():
     global MPSERVE, MPFETCH, WORK
