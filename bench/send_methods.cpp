@@ -93,6 +93,9 @@ Case parse_case(const std::string& spec) {
     else if (f.rfind("sndbuf=", 0) == 0) c.sndbuf = parse_size(f.substr(7));
     else throw std::invalid_argument("unknown flag: " + f);
   }
+  // madvise takes page-aligned ranges: every chunk must start on a page
+  if (c.populate && (c.method != "mmap" || c.param % static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) != 0))
+    throw std::invalid_argument("populate needs mmap with a chunk of whole pages: " + spec);
   return c;
 }
 
