@@ -190,8 +190,8 @@ void downloader::send_request() {
 void downloader::on_header(const error_code& ec) {
   if (ec) {
     connection_.close();
-    // A server that drops an idle keep-alive connection shows as one of these: over TLS also as
-    // a stream cut without close_notify, or as a broken pipe when the request met the closed socket.
+    // A server that drops an idle keep-alive connection shows as one of these; over TLS also as a
+    // stream cut without close_notify, or (OpenSSL reading the socket itself) as a broken pipe.
     const bool closed = ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
                         ec == boost::asio::error::connection_reset || ec == boost::asio::error::broken_pipe ||
                         ec == boost::asio::error::connection_aborted || ec == mp::tls_error::truncated;
