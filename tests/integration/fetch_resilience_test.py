@@ -607,6 +607,7 @@ class TlsTest(FetchTest):
                 with open(os.path.join(directory, name.lstrip("/")), "rb") as f:
                     self.assertEqual(f.read(), body, mode + name)
 
+
 def main():
     global MPSERVE, MPFETCH, WORK
     if len(sys.argv) < 3:
