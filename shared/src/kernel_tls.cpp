@@ -33,30 +33,36 @@ struct kernel_cipher {
   std::size_t tls12_fixed_iv_size;  // from the key block: GCM's salt, ChaCha20's whole IV
 };
 
-bool find_cipher(int nid, kernel_cipher& out) {
-  switch (nid) {
+// The kernel's cipher for the suite; false with `error` when it has none.
+bool find_cipher(const suite& suite, kernel_cipher& out, std::string& error) {
+  switch (suite.digest ? suite.cipher_nid : 0) {
     case NID_aes_128_gcm: out = {TLS_CIPHER_AES_GCM_128, 16, 4}; return true;
     case NID_aes_256_gcm: out = {TLS_CIPHER_AES_GCM_256, 32, 4}; return true;
     case NID_chacha20_poly1305: out = {TLS_CIPHER_CHACHA20_POLY1305, 32, 12}; return true;
-    default: return false;
+    default: error = "no kernel cipher for this suite"; return false;
   }
 }
 
-void put_sequence(unsigned char (&out)[8], std::uint64_t sequence) {
+// 8 bytes, big-endian: record numbers and GCM's explicit nonces.
+void put_sequence(unsigned char* out, std::uint64_t sequence) {
   for (int i = 7; i >= 0; --i, sequence >>= 8) out[i] = static_cast<unsigned char>(sequence);
 }
 
-// Writes the kernel's structure for the cipher. `nonce` is 12 bytes: for GCM a 4-byte salt
-// and the 8 bytes the kernel calls its IV (TLS 1.3: the rest of the IV; TLS 1.2: the first
-// explicit nonce, which the kernel counts up); ChaCha20 takes all 12 as its IV.
+// Writes the kernel's structure `Info` for the cipher. `nonce` is 12 bytes: for GCM a 4-byte
+// salt and the 8 bytes the kernel calls its IV (TLS 1.3: the rest of the IV; TLS 1.2: the
+// first explicit nonce, which the kernel counts up); ChaCha20 takes all 12 as its IV.
 template <class Info>
-void fill_gcm(sending_keys& keys, unsigned version, unsigned type, const unsigned char* key,
-              const unsigned char* nonce, std::uint64_t sequence) {
+void fill_info(sending_keys& keys, unsigned version, unsigned type, const unsigned char* key,
+               const unsigned char* nonce, std::uint64_t sequence) {
   auto& info = *new (keys.bytes) Info{};
   info.info.version = static_cast<__u16>(version);
   info.info.cipher_type = static_cast<__u16>(type);
-  std::memcpy(info.salt, nonce, sizeof info.salt);
-  std::memcpy(info.iv, nonce + sizeof info.salt, sizeof info.iv);
+  std::size_t salt_size = 0;
+  if constexpr (requires { info.salt; }) {
+    salt_size = sizeof info.salt;
+    std::memcpy(info.salt, nonce, salt_size);
+  }
+  std::memcpy(info.iv, nonce + salt_size, sizeof info.iv);
   std::memcpy(info.key, key, sizeof info.key);
   put_sequence(info.rec_seq, sequence);
   keys.size = sizeof info;
@@ -64,19 +70,12 @@ void fill_gcm(sending_keys& keys, unsigned version, unsigned type, const unsigne
 
 void fill(sending_keys& keys, unsigned version, const kernel_cipher& cipher, const unsigned char* key,
           const unsigned char* nonce, std::uint64_t sequence) {
-  if (cipher.type == TLS_CIPHER_AES_GCM_128) {
-    fill_gcm<tls12_crypto_info_aes_gcm_128>(keys, version, cipher.type, key, nonce, sequence);
-  } else if (cipher.type == TLS_CIPHER_AES_GCM_256) {
-    fill_gcm<tls12_crypto_info_aes_gcm_256>(keys, version, cipher.type, key, nonce, sequence);
-  } else {
-    auto& info = *new (keys.bytes) tls12_crypto_info_chacha20_poly1305{};
-    info.info.version = static_cast<__u16>(version);
-    info.info.cipher_type = TLS_CIPHER_CHACHA20_POLY1305;
-    std::memcpy(info.iv, nonce, sizeof info.iv);
-    std::memcpy(info.key, key, sizeof info.key);
-    put_sequence(info.rec_seq, sequence);
-    keys.size = sizeof info;
-  }
+  if (cipher.type == TLS_CIPHER_AES_GCM_128)
+    fill_info<tls12_crypto_info_aes_gcm_128>(keys, version, cipher.type, key, nonce, sequence);
+  else if (cipher.type == TLS_CIPHER_AES_GCM_256)
+    fill_info<tls12_crypto_info_aes_gcm_256>(keys, version, cipher.type, key, nonce, sequence);
+  else
+    fill_info<tls12_crypto_info_chacha20_poly1305>(keys, version, cipher.type, key, nonce, sequence);
 }
 
 // TLS 1.2's PRF (RFC 5246 5) through OpenSSL's TLS1-PRF.
@@ -128,10 +127,7 @@ sending_keys::~sending_keys() { OPENSSL_cleanse(bytes, sizeof bytes); }
 bool make_tls13_sending_keys(const suite& suite, std::span<const unsigned char> traffic_secret,
                              std::uint64_t records_sent, sending_keys& keys, std::string& error) {
   kernel_cipher cipher;
-  if (!find_cipher(suite.cipher_nid, cipher) || !suite.digest) {
-    error = "no kernel cipher for this suite";
-    return false;
-  }
+  if (!find_cipher(suite, cipher, error)) return false;
   auto key = expand_label(suite.digest, traffic_secret, "key", cipher.key_size);
   auto iv = expand_label(suite.digest, traffic_secret, "iv", 12);
   const bool made = key.size() == cipher.key_size && iv.size() == 12;
@@ -149,10 +145,7 @@ bool make_tls12_server_sending_keys(const suite& suite, std::span<const unsigned
                                     std::span<const unsigned char> server_random, std::uint64_t records_sent,
                                     std::uint64_t next_explicit_nonce, sending_keys& keys, std::string& error) {
   kernel_cipher cipher;
-  if (!find_cipher(suite.cipher_nid, cipher) || !suite.digest) {
-    error = "no kernel cipher for this suite";
-    return false;
-  }
+  if (!find_cipher(suite, cipher, error)) return false;
   // key_block = client key, server key, client IV, server IV (AEAD suites have no MAC keys).
   std::string seed = "key expansion";
   seed.append(reinterpret_cast<const char*>(server_random.data()), server_random.size());
@@ -160,16 +153,14 @@ bool make_tls12_server_sending_keys(const suite& suite, std::span<const unsigned
   unsigned char block[2 * 32 + 2 * 12];
   const std::size_t block_size = 2 * cipher.key_size + 2 * cipher.tls12_fixed_iv_size;
   unsigned char nonce[12];
-  bool made = tls12_prf(suite.digest, master_secret, seed, block, block_size);
+  const bool made = tls12_prf(suite.digest, master_secret, seed, block, block_size);
   if (made) {
     std::memcpy(nonce, block + 2 * cipher.key_size + cipher.tls12_fixed_iv_size, cipher.tls12_fixed_iv_size);
-    if (cipher.tls12_fixed_iv_size == 4)  // GCM: the salt, then the first explicit nonce
-      for (int i = 0; i < 8; ++i) nonce[11 - i] = static_cast<unsigned char>(next_explicit_nonce >> (8 * i));
-  }
-  if (made)
+    if (cipher.tls12_fixed_iv_size == 4) put_sequence(nonce + 4, next_explicit_nonce);  // GCM: salt, first nonce
     fill(keys, TLS_1_2_VERSION, cipher, block + cipher.key_size, nonce, records_sent);
-  else
+  } else {
     error = "cannot derive the traffic keys";
+  }
   OPENSSL_cleanse(block, sizeof block);
   OPENSSL_cleanse(nonce, sizeof nonce);
   return made;

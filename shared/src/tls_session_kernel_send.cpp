@@ -97,10 +97,11 @@ bool tls_session::sending_keys_for_kernel(kernel_tls::sending_keys& keys) {
       return kernel_tls::make_tls13_sending_keys(suite, traffic_secret_, records_written_ - records_before_traffic_secret_,
                                                  keys, kernel_send_refusal_);
     kernel_send_refusal_ = "no traffic secret was logged";
-  } else if (version == TLS1_2_VERSION && change_cipher_spec_written_ && explicit_nonce_have_ > 0 &&
-             explicit_nonce_have_ < 8) {
-    kernel_send_refusal_ = "a record after ChangeCipherSpec was too short for an explicit nonce";
   } else if (version == TLS1_2_VERSION && change_cipher_spec_written_) {
+    if (explicit_nonce_have_ > 0 && explicit_nonce_have_ < 8) {
+      kernel_send_refusal_ = "a record after ChangeCipherSpec was too short for an explicit nonce";
+      return false;
+    }
     kernel_send_refusal_ = "no TLS 1.2 secrets";  // unless the derivation says otherwise
     unsigned char master[SSL_MAX_MASTER_KEY_LENGTH], client_random[SSL3_RANDOM_SIZE], server_random[SSL3_RANDOM_SIZE];
     const std::size_t master_size = SSL_SESSION_get_master_key(SSL_get_session(ssl_), master, sizeof master);
