@@ -457,6 +457,15 @@ class ResumeTest(FetchTest):
         self.assertEqual(sha256_of(self.output("file.bin")), sha256_of(path))
 
 
+def make_self_signed(directory):
+    """A self-signed certificate for localhost and 127.0.0.1, made in `directory`: (cert, key)."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
 class NginxServer:
     def __init__(self, root, tls=False, certificate=None):
         """With tls, serves `certificate` (a (cert, key) pair of PEM files) or a self-signed one."""
@@ -471,11 +480,7 @@ class NginxServer:
         if tls and certificate:
             self.cert, key = certificate
         elif tls:
-            self.cert = os.path.join(self.prefix, "cert.pem")
-            key = os.path.join(self.prefix, "key.pem")
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                            "-keyout", key, "-out", self.cert], check=True, capture_output=True)
+            self.cert, key = make_self_signed(self.prefix)
         if tls:
             ssl = "ssl_certificate %s; ssl_certificate_key %s;" % (self.cert, key)
         config = os.path.join(self.prefix, "nginx.conf")
@@ -520,11 +525,8 @@ class TlsTest(FetchTest):
         """A Python HTTPS server with `handler` on an MPTCP listener, which takes plain TCP
         clients too: mpfetch --mptcp off reads TLS records through its session's buffer, an
         MPTCP connection has OpenSSL read them straight from the socket. Returns the port and
-        the certificate (made here, for 127.0.0.1)."""
-        cert, key = self.output("cert.pem"), self.output("key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        the certificate (made here)."""
+        cert, key = make_self_signed(self.out)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         server = ThreadingServer(("127.0.0.1", 0), handler, bind_and_activate=False)
