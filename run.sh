@@ -16,6 +16,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libssl-dev libspdlog-dev libgtest-dev libcli11-dev
   iproute2 nftables strace procps util-linux curl wget python3
   nginx-light  # the reference the comparison test and the benchmark measure us against
+  mptcpize wrk bc  # the benchmarks (bench/): nginx and curl under MPTCP, 1 KiB requests, arithmetic
   openssl ca-certificates  # the HTTPS tests make their certificates with the openssl command
   clang  # sanitizer builds and the libFuzzer targets
   # The kTLS test boots Debian's kernel (which has the "tls" module) in QEMU, without KVM.
