@@ -47,7 +47,8 @@ void raise_descriptor_limit(std::size_t max_connections) {
     limit.rlim_cur = limit.rlim_max;
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
   }
-  constexpr rlim_t reserve = 64;  // listener, log files, netlink, files being sent
+  // listener, log files, netlink, files being sent, and the files kept mapped
+  constexpr rlim_t reserve = 64 + mpserve::server_config::mapped_file_entries;
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + reserve)
     spdlog::warn("descriptor limit {} is below --max-connections {} + {}: past about {} connections, "
                  "accepting pauses until one closes (raise it with ulimit -n)",
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   int port_option = -1;
   int port_positional = -1;
   unsigned threads = 0;
+  double mapped_gib = 16;
 
   CLI::App app{"mpserve: serve a directory over HTTP on Multipath TCP"};
   app.set_version_flag("--version", "mpserve " MP_VERSION);
@@ -104,8 +106,12 @@ int main(int argc, char** argv) {
                  "HTTPS over plain TCP: auto (the kernel encrypts where it offers kTLS), off")
       ->check(CLI::IsMember({"auto", "off"}));
   app.add_option("--body-method", body_method_text,
-                 "how file bodies are sent: auto (by connection type), sendfile, copy")
-      ->check(CLI::IsMember({"auto", "sendfile", "copy"}));
+                 "how file bodies are sent: auto (MPTCP: mmap, TCP: sendfile), sendfile, copy, mmap")
+      ->check(CLI::IsMember({"auto", "sendfile", "copy", "mmap"}));
+  app.add_option("--mapped-files", mapped_gib,
+                 "GiB of large files kept mapped across requests to be sent from memory (default 16; "
+                 "0: off, they are copied)")
+      ->check(CLI::Range(0.0, 1024.0));
   app.add_option("--small-file-cache", config.small_file_cache_entries,
                  "files up to 16 KiB kept in memory per thread (at most N x 16 KiB), checked "
                  "against the disk on every request (default 256; 0: off; at most 4096)")
@@ -147,6 +153,8 @@ int main(int argc, char** argv) {
   config.send_timeout = std::chrono::seconds(send_seconds);
   if (body_method_text == "sendfile") config.forced_body_method = mpserve::body_method::sendfile;
   if (body_method_text == "copy") config.forced_body_method = mpserve::body_method::copy;
+  if (body_method_text == "mmap") config.forced_body_method = mpserve::body_method::mapped;
+  config.mapped_file_limit = static_cast<std::uint64_t>(mapped_gib * double(std::uint64_t{1} << 30));
   config.threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
 
   if (config.tls_certificate.empty() != config.tls_key.empty())
@@ -300,6 +308,20 @@ int main(int argc, char** argv) {
     });
   };
   wait_for_signal();
+
+  // A mapping kept of a deleted file holds the file's disk space: look for such files now
+  // and then, also while no request comes (the requests' own lookups never meet them again).
+  asio::steady_timer mapping_check(io);
+  std::function<void()> check_mappings = [&] {
+    mapping_check.expires_after(mpserve::server_config::mapped_file_check);
+    mapping_check.async_wait([&](const boost::system::error_code& wait_error) {
+      if (wait_error) return;
+      if (const auto dropped = server.mappings.drop_removed())
+        spdlog::debug("dropped the mappings of {} deleted file(s)", dropped);
+      check_mappings();
+    });
+  };
+  if (config.mapped_file_limit > 0) check_mappings();
 
   server_listener->run();
   std::vector<std::thread> threads_running;

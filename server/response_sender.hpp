@@ -1,8 +1,9 @@
 #pragma once
 // Writes one response to a non-blocking socket as a list of pieces: bytes held in memory
 // (headers, multipart boundaries, listings) and ranges of an open file. File ranges leave by
-// sendfile(2) without passing through user space, or by pread+send through a small buffer
-// where that is faster (MPTCP, see docs/transfer-methods.md). Bytes go out with MSG_MORE while
+// sendfile(2) without passing through user space, by send straight from a kept mapping of the
+// file (file_mapping_cache.hpp), or by pread+send through a small buffer (MPTCP: the copying
+// paths are faster there, see docs/transfer-methods.md). Bytes go out with MSG_MORE while
 // more pieces follow, so the header leaves in the same segment as the first body bytes.
 // When the socket is full we wait for it to be writable: no thread blocks on a slow client.
 //
@@ -10,6 +11,8 @@
 // into two records in the session's output, and sent together; a connection's first MiB goes
 // one record per send instead (see response_sender.cpp). Where the kernel encrypts (kTLS, plain
 // TCP only: docs/tls.md) the socket takes plaintext and the plain path runs, sendfile included.
+
+#include "file_mapping_cache.hpp"
 
 #include "mp/mptcp_protocol.hpp"
 #include "mp/tls_session.hpp"
@@ -31,6 +34,7 @@ namespace mpserve {
 enum class body_method {
   sendfile,  // zero-copy on TCP
   copy,      // pread into a bounded buffer, then send
+  mapped,    // send from a mapping of the whole file (file_mapping_cache.hpp)
 };
 
 std::string_view to_string(body_method method) noexcept;
@@ -39,6 +43,13 @@ struct response_piece {
   std::string bytes;          // sent first, if any
   std::uint64_t offset = 0;   // then `length` bytes of the file from `offset`
   std::uint64_t length = 0;
+};
+
+// Where a response's file ranges come from, and how they leave.
+struct file_body {
+  int fd = -1;
+  body_method method = body_method::sendfile;
+  std::shared_ptr<const file_mapping> mapping;  // body_method::mapped: covers every range
 };
 
 class response_sender {
@@ -52,12 +63,12 @@ public:
       : copy_buffer_size_(copy_buffer_size), send_timeout_(send_timeout) {}
 
   // Sends every piece; `done` runs once with the first error or none. `owner` (the session)
-  // is held by every pending handler, so this object, the socket, `file_fd` and `tls`
-  // outlive them. With `tls`, pieces are encrypted by it and `method` does not matter,
-  // unless the kernel encrypts for it (tls->kernel_sends()).
-  void start(mp::mptcp::socket& socket, std::vector<response_piece> pieces, int file_fd,
-             body_method method, std::shared_ptr<void> owner, completion done,
-             mp::tls_session* tls = nullptr);
+  // is held by every pending handler, so this object, the socket, `body.fd` and `tls`
+  // outlive them. With `tls`, pieces are encrypted by it and `body.method` does not matter,
+  // unless the kernel encrypts for it (tls->kernel_sends()). A file that shrank under a
+  // mapped transfer ends it with boost::asio::error::fault.
+  void start(mp::mptcp::socket& socket, std::vector<response_piece> pieces, file_body body,
+             std::shared_ptr<void> owner, completion done, mp::tls_session* tls = nullptr);
 
   // Ends the transfer now (graceful stop ran out of time): `done` gets operation_aborted.
   void abort();
@@ -72,6 +83,7 @@ private:
   bool send_bytes(const std::string& bytes, bool more, boost::system::error_code& ec);
   bool send_file_range(response_piece& piece, bool more, boost::system::error_code& ec);
   bool copy_file_range_out(response_piece& piece, bool more, boost::system::error_code& ec);
+  bool send_mapped_range(response_piece& piece, bool more, boost::system::error_code& ec);
   void next_turn();  // yields the thread to other connections, then goes on
   void tls_step();
   bool encrypt_batch();
@@ -93,8 +105,7 @@ private:
   std::vector<response_piece> pieces_;
   std::size_t current_ = 0;
   std::size_t bytes_done_ = 0;  // of pieces_[current_].bytes
-  int file_fd_ = -1;
-  body_method method_ = body_method::sendfile;
+  file_body body_;
   std::unique_ptr<char[]> copy_buffer_;  // allocated on first use, freed at completion
   std::size_t copy_filled_ = 0, copy_sent_ = 0;
   std::uint64_t file_sent_ = 0;

@@ -31,6 +31,15 @@ struct server_config {
   // and transfers beyond it use sendfile, which needs no buffer.
   std::size_t copy_buffer_size = 1 << 20;
   std::size_t copy_memory_limit = std::size_t{256} << 20;
+  // Files of at least mapped_file_min_size sent by body_method::mapped stay mapped across
+  // requests (file_mapping_cache.hpp): at most mapped_file_entries of them and this many
+  // bytes in all (their page tables, up to 2 MiB per GiB, are the memory it costs; the pages
+  // are the page cache's); 0: no mappings. A mapping of a deleted file is dropped within
+  // mapped_file_check (it holds the file's disk space).
+  std::uint64_t mapped_file_limit = std::uint64_t{16} << 30;
+  static constexpr std::size_t mapped_file_entries = 64;
+  static constexpr std::uint64_t mapped_file_min_size = 1 << 20;
+  static constexpr std::chrono::seconds mapped_file_check{5};
 
   // Limits, nginx-like defaults.
   std::size_t header_limit = 16 * 1024;           // 431 beyond (request line alone: 414)

@@ -3,6 +3,7 @@
 // the served directory, the access log, and what a graceful stop needs to find the sessions.
 
 #include "access_log.hpp"
+#include "file_mapping_cache.hpp"
 #include "served_file.hpp"
 #include "server_config.hpp"
 
@@ -30,6 +31,9 @@ public:
   const server_config config;
   const unique_fd root;
   const std::unique_ptr<access_log> log;
+  // Large files sent from memory mappings kept across requests (body_method::mapped).
+  file_mapping_cache mappings{config.mapped_file_limit ? server_config::mapped_file_entries : 0,
+                              config.mapped_file_limit};
   // Set once before the workers start: the listening socket is MPTCP, so a plain TCP
   // connection is one whose client did not offer MPTCP.
   bool listener_is_mptcp = false;

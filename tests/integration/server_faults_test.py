@@ -2,8 +2,13 @@
 """mpserve under faults, on real processes and sockets over loopback, each bounded in time:
 
 - a file truncated while it is sent: the response is cut off (never padded), the server lives on;
+- the same, sent from a kept mapping (an MPTCP client's second request of a large file): the
+  connection is reset after a true prefix, the log names the shrunk file, the server lives on;
 - a file deleted while it is sent: the open descriptor still sends it whole;
-- clients that reset mid-transfer (TCP and MPTCP): no descriptor stays behind;
+- a deleted file's kept mapping is dropped within seconds, with no request needed, so its disk
+  space is freed; a file kept mapped and rewritten in place is sent as it is now; with
+  --mapped-files 0 nothing is mapped;
+- clients that reset mid-transfer (TCP and MPTCP, copied and mapped): no descriptor stays behind;
 - running out of descriptors: accept pauses and resumes without spinning; the soft limit is
   raised to the hard one at start, with a warning when that is below --max-connections;
 - 500 connections sending their header a byte at a time: others are answered within a second;
@@ -18,6 +23,7 @@ usage: server_faults_test.py MPSERVE      (exit 0 pass, 1 fail)
 
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -122,6 +128,94 @@ class FaultsTest(lifecycle.LifecycleTest):
             self.assertTrue(lifecycle.read_response_head(sock).startswith(b"HTTP/1.1 200 "))
         self.assertIn("transfer aborted", server.errors())
 
+    def mptcp_socket(self, server, receive_buffer=None):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+        self.addCleanup(sock.close)
+        sock.settimeout(20)
+        if receive_buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.connect(("127.0.0.1", server.port))
+        return sock
+
+    def fetch_over_mptcp(self, server, path):
+        """One whole GET over a new MPTCP connection; returns the body."""
+        sock = self.mptcp_socket(server)
+        length, body = self.body_start(sock, path)
+        while len(body) < length:
+            chunk = sock.recv(1 << 20)
+            self.assertTrue(chunk, "closed after %d of %d bytes" % (len(body), length))
+            body += chunk
+        sock.close()
+        return body
+
+    def test_a_file_truncated_while_sent_from_a_mapping_is_reset_after_true_bytes(self):
+        path = self.make_file("mapped.bin", 64 * MiB)
+        with open(path, "rb") as f:
+            content = f.read()
+        server = self.start("--log-level", "debug")
+        # The first request only marks the file as seen; the second is sent from a mapping.
+        self.assertEqual(self.fetch_over_mptcp(server, b"/mapped.bin"), content)
+        sock = self.mptcp_socket(server, receive_buffer=64 * 1024)
+        length, received = self.body_start(sock, b"/mapped.bin")
+        self.assertEqual(length, 64 * MiB)
+        os.truncate(path, 1 * MiB)
+        reset = False
+        started = time.time()
+        try:
+            while True:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    break
+                received += chunk
+        except ConnectionResetError:
+            reset = True
+        seconds = time.time() - started
+        print("  truncated under a mapping: %d of %d bytes, %s after %.2f s"
+              % (len(received), length, "reset" if reset else "closed", seconds), file=sys.stderr)
+        self.assertLess(len(received), length, "the response must end short, not be padded")
+        self.assertEqual(received, content[:len(received)], "bytes that are not the file's")
+        self.assertTrue(reset, "a reset tells the client at once that the body is cut")
+        self.assertLess(seconds, 10)
+        errors = server.errors()
+        self.assertRegex(errors, r"sending 64\.0+ MiB by mmap over MPTCP")
+        self.assertIn("the file shrank while it was sent", errors)
+        with server.connect(cleanup=self.addCleanup) as sock:  # and it serves others
+            lifecycle.get(sock, b"/small.txt")
+            self.assertTrue(lifecycle.read_response_head(sock).startswith(b"HTTP/1.1 200 "))
+
+    def mapped(self, server, path):
+        with open("/proc/%d/maps" % server.process.pid) as f:
+            return any(line.rstrip("\n").endswith(path) or (path + " (deleted)") in line for line in f)
+
+    def test_a_deleted_file_is_unmapped_and_a_rewritten_one_sent_as_it_is_now(self):
+        path = self.make_file("popular.iso", 8 * MiB)
+        server = self.start("--log-level", "debug")
+        for _ in range(2):
+            self.fetch_over_mptcp(server, b"/popular.iso")
+        self.assertRegex(server.errors(), r"sending 8\.0+ MiB by mmap over MPTCP")
+        self.assertTrue(self.mapped(server, path), "the second request should leave it mapped")
+        # Rewritten in place (same inode, same size): the kept mapping shows the new bytes.
+        new_content = os.urandom(8 * MiB)
+        with open(path, "r+b") as f:
+            f.write(new_content)
+        self.assertEqual(self.fetch_over_mptcp(server, b"/popular.iso"), new_content)
+        # Deleted: the mapping would hold the disk space; it goes without any request.
+        os.unlink(path)
+        deadline = time.time() + 12  # checked every 5 s
+        while self.mapped(server, path) and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertFalse(self.mapped(server, path), "the deleted file is still mapped")
+
+    def test_mapped_files_0_copies_every_time(self):
+        self.make_file("popular.iso", 8 * MiB)
+        server = self.start("--log-level", "debug", "--mapped-files", "0")
+        for _ in range(3):
+            self.fetch_over_mptcp(server, b"/popular.iso")
+        errors = server.errors()
+        self.assertEqual(len(re.findall(r"sending 8\.0+ MiB by copy over MPTCP", errors)), 3, errors)
+        self.assertNotIn("by mmap", errors)
+        self.assertFalse(self.mapped(server, os.path.join(self.root, "popular.iso")))
+
     def test_a_file_deleted_while_sent_is_sent_whole(self):
         path = self.make_file("leaving.bin", 32 * MiB)
         server = self.start()
@@ -138,22 +232,29 @@ class FaultsTest(lifecycle.LifecycleTest):
         lifecycle.get(sock, b"/leaving.bin")  # and now it is gone
         self.assertTrue(lifecycle.read_response_head(sock).startswith(b"HTTP/1.1 404 "))
 
+    def reset_mid_body(self, server, protocol):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, protocol)
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", server.port))
+        lifecycle.get(sock, b"/big.bin")
+        sock.recv(100000)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, with most of the body still unsent
+
     def test_resets_mid_transfer_leave_no_descriptors(self):
         server = self.start()
         with server.connect(cleanup=self.addCleanup) as sock:  # warm up
             lifecycle.get(sock, b"/small.txt", b"Connection: close\r\n")
             while sock.recv(4096):
                 pass
-        time.sleep(0.2)
+        # Two MPTCP requests map big.bin; the mapping keeps one descriptor by design.
+        for _ in range(2):
+            self.reset_mid_body(server, IPPROTO_MPTCP)
+        time.sleep(0.5)
+        self.assertTrue(self.mapped(server, os.path.join(self.root, "big.bin")))
         baseline = server.descriptors()
         for i in range(60):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP if i % 2 else 0)
-            sock.settimeout(5)
-            sock.connect(("127.0.0.1", server.port))
-            lifecycle.get(sock, b"/big.bin")
-            sock.recv(100000)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()  # a reset, with most of the body still unsent
+            self.reset_mid_body(server, IPPROTO_MPTCP if i % 2 else 0)
         deadline = time.time() + 10
         while time.time() < deadline and server.descriptors() > baseline:
             time.sleep(0.2)

@@ -126,6 +126,8 @@ class CommandLineTest(LifecycleTest):
         self.assert_one_line_failure(run("--no-such-option"), 2, "no-such-option")
         self.assert_one_line_failure(run("--mptcp", "maybe"), 2, "maybe")
         self.assert_one_line_failure(run("--threads", "0"), 2, "threads")
+        self.assert_one_line_failure(run("--mapped-files", "-1"), 2, "mapped-files")
+        self.assert_one_line_failure(run("--body-method", "zerocopy"), 2, "zerocopy")
 
     def test_missing_and_unreadable_directories(self):
         self.assert_one_line_failure(run("--port", "0", "-d", "/nonexistent/dir"), 1, "No such file")

@@ -42,11 +42,32 @@ public:
     ::unlink(path_.c_str());
   }
   int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
 
 private:
   int fd_ = -1;
   std::string path_;
 };
+
+// A connected pair over loopback. A small receive buffer makes the sender meet a full socket
+// again and again; a small send buffer makes partial sends common, also of a copy's last buffer.
+void connect_with_small_buffers(boost::asio::io_context& io, mp::mptcp_mode mode, mp::mptcp::socket& server,
+                                mp::mptcp::socket& client) {
+  mp::mptcp::acceptor acceptor(io);
+  boost::system::error_code ec;
+  mp::open_listener(acceptor, {boost::asio::ip::address_v4::loopback(), 0}, mode, 4, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  mp::open_stream_socket(client, AF_INET, mode, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  const int small = 16 * 1024;
+  ::setsockopt(client.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  client.connect(acceptor.local_endpoint(), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  acceptor.accept(server, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  const int small_send = 32 * 1024;
+  ::setsockopt(server.native_handle(), SOL_SOCKET, SO_SNDBUF, &small_send, sizeof small_send);
+}
 
 struct sender_case {
   body_method method;
@@ -69,23 +90,8 @@ TEST_P(ResponseSender, DeliversEveryPieceInOrder) {
   temporary_file file(content);
 
   boost::asio::io_context io;
-  mp::mptcp::acceptor acceptor(io);
-  boost::system::error_code ec;
-  mp::open_listener(acceptor, {boost::asio::ip::address_v4::loopback(), 0}, mode, 4, ec);
-  ASSERT_FALSE(ec) << ec.message();
   mp::mptcp::socket server(io), client(io);
-  mp::open_stream_socket(client, AF_INET, mode, ec);
-  ASSERT_FALSE(ec) << ec.message();
-  // A small receive buffer makes the sender meet a full socket again and again.
-  const int small = 16 * 1024;
-  ::setsockopt(client.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  client.connect(acceptor.local_endpoint(), ec);
-  ASSERT_FALSE(ec) << ec.message();
-  acceptor.accept(server, ec);
-  ASSERT_FALSE(ec) << ec.message();
-  // And a small send buffer makes partial sends common, also of a copy's last buffer.
-  const int small_send = 32 * 1024;
-  ::setsockopt(server.native_handle(), SOL_SOCKET, SO_SNDBUF, &small_send, sizeof small_send);
+  ASSERT_NO_FATAL_FAILURE(connect_with_small_buffers(io, mode, server, client));
 
   // Header, a middle range, a memory piece, a range ending at EOF, a trailer.
   std::vector<response_piece> pieces = {
@@ -125,9 +131,15 @@ TEST_P(ResponseSender, DeliversEveryPieceInOrder) {
     }
   });
 
+  std::shared_ptr<const mpserve::file_mapping> mapping;
+  if (method == body_method::mapped) {
+    std::error_code map_error;
+    mapping = mpserve::file_mapping::map(file.fd(), content.size(), map_error);
+    ASSERT_TRUE(mapping) << map_error.message();
+  }
   mpserve::response_sender sender(64 * 1024);
   boost::system::error_code result = boost::asio::error::would_block;
-  sender.start(server, pieces, file.fd(), method, nullptr, [&](const boost::system::error_code& done) {
+  sender.start(server, pieces, {file.fd(), method, mapping}, nullptr, [&](const boost::system::error_code& done) {
     result = done;
     server.shutdown(mp::mptcp::socket::shutdown_send);
   }, tls ? &sessions.server : nullptr);
@@ -149,6 +161,9 @@ INSTANTIATE_TEST_SUITE_P(
                       sender_case{body_method::sendfile, mp::mptcp_mode::automatic, true},
                       sender_case{body_method::copy, mp::mptcp_mode::automatic, false},
                       sender_case{body_method::copy, mp::mptcp_mode::automatic, true},
+                      sender_case{body_method::mapped, mp::mptcp_mode::off, true},
+                      sender_case{body_method::mapped, mp::mptcp_mode::automatic, false},
+                      sender_case{body_method::mapped, mp::mptcp_mode::automatic, true},
                       sender_case{body_method::copy, mp::mptcp_mode::off, true, true},
                       sender_case{body_method::copy, mp::mptcp_mode::automatic, false, true},
                       sender_case{body_method::copy, mp::mptcp_mode::automatic, true, true}),
@@ -156,7 +171,8 @@ INSTANTIATE_TEST_SUITE_P(
       if (info.param.tls)
         return std::string("Tls") + (info.param.mode == mp::mptcp_mode::off ? "Tcp" : "Mptcp") +
                (info.param.slow_reader ? "SlowReader" : "FastReader");
-      return std::string(info.param.method == body_method::sendfile ? "Sendfile" : "Copy") +
+      const auto method = info.param.method;
+      return std::string(method == body_method::sendfile ? "Sendfile" : method == body_method::copy ? "Copy" : "Mapped") +
              (info.param.mode == mp::mptcp_mode::off ? "Tcp" : "Mptcp") +
              (info.param.slow_reader ? "SlowReader" : "FastReader");
     });
@@ -179,7 +195,7 @@ TEST(ResponseSenderStall, AClientThatNeverReadsTimesOut) {
   boost::system::error_code result;
   bool done = false;
   const auto started = std::chrono::steady_clock::now();
-  sender.start(server, {{"H", 0, 8 * 1024 * 1024}}, file.fd(), body_method::sendfile, nullptr,
+  sender.start(server, {{"H", 0, 8 * 1024 * 1024}}, {file.fd(), body_method::sendfile, nullptr}, nullptr,
                [&](const boost::system::error_code& e) {
                  result = e;
                  done = true;
@@ -190,5 +206,64 @@ TEST(ResponseSenderStall, AClientThatNeverReadsTimesOut) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
   EXPECT_LT(sender.file_bytes_sent(), 8u * 1024 * 1024);
 }
+
+// A file that shrinks while it is sent from a mapping: the kernel's copy meets a page past
+// the new end and send fails with EFAULT (no SIGBUS: we never read the mapping ourselves).
+// The transfer ends with `fault`, and what the client got is a true prefix of the file.
+class MappedShrink : public ::testing::TestWithParam<mp::mptcp_mode> {};
+
+TEST_P(MappedShrink, EndsTheTransferWithFaultAndSendsOnlyTrueBytes) {
+  const mp::mptcp_mode mode = GetParam();
+  std::mt19937 random(11);
+  std::string content(8 * 1024 * 1024, '\0');
+  for (auto& c : content) c = static_cast<char>(random());
+  temporary_file file(content);
+  std::error_code map_error;
+  auto mapping = mpserve::file_mapping::map(file.fd(), content.size(), map_error);
+  ASSERT_TRUE(mapping) << map_error.message();
+
+  boost::asio::io_context io;
+  mp::mptcp::socket server(io), client(io);
+  ASSERT_NO_FATAL_FAILURE(connect_with_small_buffers(io, mode, server, client));
+  const timeval patience{10, 0};  // bounds the reader whatever the connection does
+  ::setsockopt(client.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+
+  constexpr std::size_t shrink_after = 1 << 20, shrunk_size = 2 << 20;
+  std::string received;
+  std::thread reader([&] {
+    std::vector<char> buffer(4096);
+    bool shrunk = false;
+    for (;;) {
+      const ssize_t n = ::recv(client.native_handle(), buffer.data(), buffer.size(), 0);
+      if (n <= 0) break;
+      received.append(buffer.data(), static_cast<std::size_t>(n));
+      if (!shrunk && received.size() >= shrink_after) {
+        shrunk = true;
+        EXPECT_EQ(::truncate(file.path().c_str(), shrunk_size), 0);
+      }
+      if (received.size() % (64 * 1024) < 4096) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+
+  mpserve::response_sender sender(64 * 1024);
+  boost::system::error_code result = boost::asio::error::would_block;
+  sender.start(server, {{"", 0, content.size()}}, {file.fd(), body_method::mapped, mapping}, nullptr,
+               [&](const boost::system::error_code& done) {
+                 result = done;
+                 server.set_option(boost::asio::socket_base::linger(true, 0));  // as the session does
+                 server.close();
+               });
+  io.run_for(std::chrono::seconds(30));
+  reader.join();
+
+  EXPECT_EQ(result, boost::asio::error::fault) << result.message();
+  EXPECT_GE(sender.file_bytes_sent(), shrink_after);
+  EXPECT_LE(sender.file_bytes_sent(), shrunk_size);
+  EXPECT_LE(received.size(), sender.file_bytes_sent());
+  EXPECT_TRUE(received == content.substr(0, received.size())) << "bytes that are not the file's";
+}
+
+INSTANTIATE_TEST_SUITE_P(TcpAndMptcp, MappedShrink, ::testing::Values(mp::mptcp_mode::off, mp::mptcp_mode::automatic),
+                         [](const auto& info) { return std::string(info.param == mp::mptcp_mode::off ? "Tcp" : "Mptcp"); });
 
 }  // namespace
