@@ -4,7 +4,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
+#include <vector>
 
 namespace mpserve {
 
@@ -24,62 +27,61 @@ file_mapping::~file_mapping() { ::munmap(const_cast<char*>(data_), static_cast<s
 std::shared_ptr<const file_mapping> file_mapping_cache::acquire(int fd, const struct stat& info, std::error_code& ec) {
   const auto size = static_cast<std::uint64_t>(info.st_size);
   if (max_entries_ == 0 || !S_ISREG(info.st_mode) || size == 0 || size > max_bytes_) return nullptr;
+  const file_key key{info.st_dev, info.st_ino};
+  // Mappings let go here are unmapped after the lock (munmap of a large one takes a while).
+  std::vector<std::shared_ptr<const file_mapping>> released;
   const std::lock_guard lock(mutex_);
-  auto it = entries_.begin();
-  while (it != entries_.end() && (it->device != info.st_dev || it->inode != info.st_ino)) ++it;
-  if (it == entries_.end()) {  // the first request: only note the file
-    evict_for(0);
-    entries_.push_front(entry{info.st_dev, info.st_ino, unique_fd(), nullptr});
-    return nullptr;
+  auto mapped = std::find_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.key == key; });
+  if (mapped != entries_.end()) {
+    entries_.splice(entries_.begin(), entries_, mapped);  // now the most recently used
+    if (entries_.front().mapping->size() >= size) return entries_.front().mapping;
+    release_front_entry(released);  // the file grew: map it again, whole
+  } else {
+    auto sighting = std::find_if(seen_.begin(), seen_.end(), [&](const seen_file& f) { return f.key == key; });
+    if (sighting == seen_.end()) {  // the first request: only note the file
+      seen_.push_front(seen_file{key, false});
+      if (seen_.size() > max_seen_) seen_.pop_back();
+      return nullptr;
+    }
+    if (sighting->failed) return nullptr;  // mapping it failed: copied until forgotten
+    seen_.erase(sighting);
   }
-  entries_.splice(entries_.begin(), entries_, it);  // now the most recently used
-  entry& found = entries_.front();
-  if (found.mapping && found.mapping->size() >= size) return found.mapping;
-  // Seen before, or mapped while it was shorter: map it (again), whole.
   unique_fd kept(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
-  if (!kept) {
-    ec.assign(errno, std::system_category());
+  auto mapping = kept ? file_mapping::map(fd, size, ec) : nullptr;
+  if (!kept) ec.assign(errno, std::system_category());
+  if (!mapping) {
+    seen_.push_front(seen_file{key, true});
+    if (seen_.size() > max_seen_) seen_.pop_back();
     return nullptr;
   }
-  auto mapping = file_mapping::map(fd, size, ec);
-  if (!mapping) return nullptr;
-  if (found.mapping) mapped_bytes_ -= found.mapping->size();
-  found.mapping = nullptr;
-  found.file = unique_fd();
-  // Room for it without evicting the entry itself (the front, and no longer counted in bytes).
-  while (entries_.size() > 1 && mapped_bytes_ + size > max_bytes_) drop_least_recent();
-  found.file = std::move(kept);
-  found.mapping = mapping;
+  while (!entries_.empty() && (entries_.size() >= max_entries_ || mapped_bytes_ + size > max_bytes_)) {
+    entries_.splice(entries_.begin(), entries_, std::prev(entries_.end()));
+    release_front_entry(released);
+  }
+  entries_.push_front(entry{key, std::move(kept), mapping});
   mapped_bytes_ += size;
   return mapping;
 }
 
-void file_mapping_cache::evict_for(std::uint64_t bytes) {
-  while (!entries_.empty() && (entries_.size() >= max_entries_ || mapped_bytes_ + bytes > max_bytes_))
-    drop_least_recent();
-}
-
-void file_mapping_cache::drop_least_recent() {
-  if (entries_.back().mapping) mapped_bytes_ -= entries_.back().mapping->size();
-  entries_.pop_back();
+void file_mapping_cache::release_front_entry(std::vector<std::shared_ptr<const file_mapping>>& released) {
+  mapped_bytes_ -= entries_.front().mapping->size();
+  released.push_back(std::move(entries_.front().mapping));
+  entries_.pop_front();
 }
 
 std::size_t file_mapping_cache::drop_removed() {
+  std::vector<std::shared_ptr<const file_mapping>> released;
   const std::lock_guard lock(mutex_);
-  std::size_t dropped = 0;
   for (auto it = entries_.begin(); it != entries_.end();) {
     struct stat now {};
-    // A file only seen holds nothing: its entry stays (an inode number reused by a new file
-    // at worst maps that one a request early).
-    if (!it->mapping || (::fstat(it->file.get(), &now) == 0 && now.st_nlink > 0)) {
+    if (::fstat(it->file.get(), &now) == 0 && now.st_nlink > 0) {
       ++it;
       continue;
     }
-    mapped_bytes_ -= it->mapping->size();
-    it = entries_.erase(it);
-    ++dropped;
+    entries_.splice(entries_.begin(), entries_, it++);
+    release_front_entry(released);
   }
-  return dropped;
+  return released.size();
 }
 
 std::size_t file_mapping_cache::entries() const {

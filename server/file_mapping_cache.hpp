@@ -18,7 +18,8 @@
 // so a new mapping. The entry keeps the file open (one descriptor each) so that drop_removed()
 // can see a deleted file and let its disk space go. Bounded: at most `max_entries` files and
 // `max_bytes` of them mapped; the least recently used entry goes first. A transfer holds its
-// mapping, so an entry dropped mid-transfer is unmapped only when the transfer ends.
+// mapping, so an entry dropped mid-transfer is unmapped only when the transfer ends (so the
+// limits bound what the cache keeps; mappings still held by running transfers come on top).
 
 #include "served_file.hpp"
 
@@ -30,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <system_error>
+#include <vector>
 
 namespace mpserve {
 
@@ -53,38 +55,50 @@ private:
 
 class file_mapping_cache {
 public:
-  file_mapping_cache(std::size_t max_entries, std::uint64_t max_bytes)
-      : max_entries_(max_entries), max_bytes_(max_bytes) {}
+  file_mapping_cache(std::size_t max_entries, std::uint64_t max_bytes, std::size_t max_seen = 256)
+      : max_entries_(max_entries), max_bytes_(max_bytes), max_seen_(max_seen) {}
 
   // A mapping of the whole of the open regular file `fd`, whose fstat is `info`: the kept one
   // if it still covers info.st_size bytes, else a new one (kept in its place). nullptr with
   // `ec` clear when the file is not (yet) worth a mapping: its first request (it is noted as
-  // seen, and takes an entry), not regular, empty, larger than max_bytes, or the cache is off;
-  // with `ec` set when mmap or dup failed. Thread-safe.
+  // seen), not regular, empty, larger than max_bytes, the cache is off, or mapping it failed
+  // before; with `ec` set when mmap or dup failed now. Thread-safe.
   std::shared_ptr<const file_mapping> acquire(int fd, const struct stat& info, std::error_code& ec);
 
-  // Forgets the entries whose file was deleted (no name links to it any more), so that the
-  // space it held on disk is freed once no transfer uses it. Returns how many went.
+  // Forgets the mapped files that were deleted (no name links to them any more), so that the
+  // space they hold on disk is freed once no transfer uses them. Returns how many went.
   std::size_t drop_removed();
 
-  std::size_t entries() const;  // files seen or mapped
+  std::size_t entries() const;  // files mapped
   std::uint64_t mapped_bytes() const;
 
 private:
-  struct entry {
+  struct file_key {
     dev_t device;
     ino_t inode;
-    unique_fd file;  // kept open so drop_removed() can ask for the link count
-    std::shared_ptr<const file_mapping> mapping;  // nullptr: seen once, not mapped
+    bool operator==(const file_key&) const = default;
   };
-  // With mutex_ held: make room for a new entry of `bytes` mapped; drop the last entry.
-  void evict_for(std::uint64_t bytes);
-  void drop_least_recent();
+  struct entry {
+    file_key key;
+    unique_fd file;  // kept open so drop_removed() can ask for the link count
+    std::shared_ptr<const file_mapping> mapping;
+  };
+  // Seen files are kept apart, so that many files fetched once (a crawler) push out only each
+  // other, never a mapping.
+  struct seen_file {
+    file_key key;
+    bool failed;  // mapping it failed: not tried again while it is remembered
+  };
+  // With mutex_ held: drops entries_.front(), handing its mapping to `released` (unmapped by
+  // the caller once the lock is let go).
+  void release_front_entry(std::vector<std::shared_ptr<const file_mapping>>& released);
 
   const std::size_t max_entries_;
   const std::uint64_t max_bytes_;
+  const std::size_t max_seen_;
   mutable std::mutex mutex_;
-  std::list<entry> entries_;  // most recently used first
+  std::list<entry> entries_;   // most recently used first
+  std::list<seen_file> seen_;  // most recently noted first
   std::uint64_t mapped_bytes_ = 0;
 };
 

@@ -330,7 +330,8 @@ void http_session::send(response_plan plan) {
     if (plan_.file.info.st_size >= static_cast<off_t>(server_config::mapped_file_min_size)) {
       std::error_code map_error;
       body.mapping = server_.mappings.acquire(body.fd, plan_.file.info, map_error);
-      if (map_error) spdlog::warn("{} cannot map the file, copying it instead: {}", label_, map_error.message());
+      if (map_error)  // once per file: the cache remembers the failure
+        spdlog::warn("{} cannot map the file, copying it instead: {}", label_, map_error.message());
     }
     if (!body.mapping) body.method = body_method::copy;
   }
@@ -385,9 +386,10 @@ void http_session::on_sent(const error_code& ec) {
   plan_.file = served_file{};
   if (ec == boost::asio::error::fault) {
     // Sent from a mapping, a file that shrank can leave the MPTCP connection unable to send
-    // its FIN after a short body (seen on 6.18): a reset tells the client at once.
-    spdlog::info("{} transfer aborted after {}: the file shrank while it was sent", label_,
-                 mp::format_bytes(sender_.file_bytes_sent()));
+    // its FIN after a short body (seen on 6.18), and a truncation racing the last send may
+    // have put zeros on the wire: a reset tells the client at once that the body is broken.
+    spdlog::info("{} transfer aborted after {}: the file shrank while it was sent, or could not be read",
+                 label_, mp::format_bytes(sender_.file_bytes_sent()));
     error_code ignored;
     stream_.socket().set_option(boost::asio::socket_base::linger(true, 0), ignored);
     reset_ = true;

@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
                  "HTTPS over plain TCP: auto (the kernel encrypts where it offers kTLS), off")
       ->check(CLI::IsMember({"auto", "off"}));
   app.add_option("--body-method", body_method_text,
-                 "how file bodies are sent: auto (MPTCP: mmap, TCP: sendfile), sendfile, copy, mmap")
+                 "how file bodies are sent: auto (TCP: sendfile; MPTCP: copy, and mmap for a file of 1 MiB "
+                 "or more from its second request on), sendfile, copy, mmap (copy on a file's first request)")
       ->check(CLI::IsMember({"auto", "sendfile", "copy", "mmap"}));
   app.add_option("--mapped-files", mapped_gib,
                  "GiB of large files kept mapped across requests to be sent from memory (default 16; "
@@ -240,7 +241,8 @@ int main(int argc, char** argv) {
       server.kernel_tls = true;
       mp::tls_session::allow_kernel_send(tls_context.get());
       std::printf("TLS is encrypted by the kernel (kTLS)%s\n",
-                  config.forced_body_method == mpserve::body_method::copy ? "" : ": file bodies leave by sendfile");
+                  config.forced_body_method && config.forced_body_method != mpserve::body_method::sendfile
+                      ? "" : ": file bodies leave by sendfile");
     } else {
       if (opened.mptcp && ktls_text == "auto") why_not = "MPTCP sockets cannot use the kernel's TLS (kTLS); --mptcp off can";
       std::printf("TLS is encrypted in user space: %s\n", why_not);

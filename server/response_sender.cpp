@@ -4,6 +4,7 @@
 
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -155,9 +156,24 @@ bool response_sender::copy_file_range_out(response_piece& piece, bool more, boos
 }
 
 bool response_sender::send_mapped_range(response_piece& piece, bool more, boost::system::error_code& ec) {
-  while (piece.length > 0) {
+  // A mapping reads as zeros past the file's end up to the end of its last page, and faults
+  // (EFAULT) only beyond it: so each send is cut to the file's size as it is now, and a file
+  // that shrank below the range ends the transfer (`fault`), never padded. The last check
+  // comes after the last send. What stays: a truncation within the microseconds between a
+  // check and the kernel's copy; the check after the send then resets the connection.
+  for (;;) {
+    struct stat now {};
+    const std::uint64_t file_size = ::fstat(body_.fd, &now) == 0 ? static_cast<std::uint64_t>(now.st_size) : 0;
+    // Before a send, some of the range must still be in the file; after the last, all it sent.
+    const bool shrank = piece.length > 0 ? file_size <= piece.offset : file_size < piece.offset;
+    if (shrank) {
+      ec = boost::asio::error::fault;
+      return false;
+    }
+    if (piece.length == 0) return true;
     // 1 MiB per send, as the copy's buffer: larger sends measured slower (mmap:4M).
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(piece.length, mapped_send_size));
+    const std::size_t want = static_cast<std::size_t>(
+        std::min({piece.length, mapped_send_size, file_size - piece.offset}));
     const bool more_after = more || piece.length > want;
     const ssize_t n = ::send(socket_->native_handle(), body_.mapping->data() + piece.offset, want,
                              MSG_NOSIGNAL | (more_after ? MSG_MORE : 0));
@@ -169,13 +185,12 @@ bool response_sender::send_mapped_range(response_piece& piece, bool more, boost:
       continue;
     }
     if (errno == EINTR) continue;
-    // EFAULT: the kernel's copy met a page past the file's end, so the file shrank. A short
-    // send just before it may already have taken part of such a page.
+    // EFAULT: the kernel's copy met a page it could not read, past a new end of the file or
+    // one the disk would not give (EIO shows so too).
     if (errno == EFAULT) ec = boost::asio::error::fault;
     else if (!would_block()) ec = errno_code();
     return false;
   }
-  return true;
 }
 
 void response_sender::step() {

@@ -158,7 +158,7 @@ class FaultsTest(lifecycle.LifecycleTest):
         sock = self.mptcp_socket(server, receive_buffer=64 * 1024)
         length, received = self.body_start(sock, b"/mapped.bin")
         self.assertEqual(length, 64 * MiB)
-        os.truncate(path, 1 * MiB)
+        os.truncate(path, 1 * MiB + 123)  # inside a page: the mapping reads zeros up to its end
         reset = False
         started = time.time()
         try:
@@ -199,6 +199,8 @@ class FaultsTest(lifecycle.LifecycleTest):
         with open(path, "r+b") as f:
             f.write(new_content)
         self.assertEqual(self.fetch_over_mptcp(server, b"/popular.iso"), new_content)
+        self.assertEqual(len(re.findall(r"sending 8\.0+ MiB by mmap over MPTCP", server.errors())), 2,
+                         "the rewritten file should come from the kept mapping")
         # Deleted: the mapping would hold the disk space; it goes without any request.
         os.unlink(path)
         deadline = time.time() + 12  # checked every 5 s

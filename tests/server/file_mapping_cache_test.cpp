@@ -46,7 +46,7 @@ TEST_F(FileMappingCache, AFileIsMappedOnItsSecondRequestAndThenKept) {
   write("a.iso", std::string(100000, 'a'));
   mpserve::file_mapping_cache cache(4, 1 << 20);
   EXPECT_FALSE(acquire(cache, "a.iso"));  // fetched once: copied, no mapping to fault in
-  EXPECT_EQ(cache.entries(), 1u);
+  EXPECT_EQ(cache.entries(), 0u);
   EXPECT_EQ(cache.mapped_bytes(), 0u);
   auto first = acquire(cache, "a.iso");
   auto second = acquire(cache, "a.iso");
@@ -104,23 +104,33 @@ TEST_F(FileMappingCache, TheLeastRecentlyUsedGoesFirstAndTheLimitsHold) {
   ASSERT_TRUE(one);
   map(cache, "2.iso");
   EXPECT_EQ(acquire(cache, "1.iso"), one);  // 1 is now the most recent, 2 the least
-  EXPECT_FALSE(acquire(cache, "3.iso"));     // seen: two entries at most, so 2 goes
+  EXPECT_TRUE(map(cache, "3.iso"));          // two files at most: 2 goes
   EXPECT_EQ(cache.entries(), 2u);
-  EXPECT_EQ(cache.mapped_bytes(), 1000u);
+  EXPECT_EQ(cache.mapped_bytes(), 2000u);
   EXPECT_EQ(acquire(cache, "1.iso"), one);
   EXPECT_FALSE(acquire(cache, "2.iso")) << "2 was dropped, so this is its first request again";
-  // Larger than all the cache may map: no mapping, no entry, and no error (the body is copied).
+  // Larger than all the cache may map: no mapping and no error (the body is copied).
   EXPECT_FALSE(acquire(cache, "big.iso"));
   EXPECT_FALSE(acquire(cache, "big.iso"));
-  // An evicted mapping a transfer still holds stays readable.
+  // Bytes: 1000 + 1000 + 3500 > 4000, so both others go; one a transfer still holds stays readable.
   write("4.iso", std::string(3500, '4'));
-  mpserve::file_mapping_cache roomy(8, 4000);
-  auto first = map(roomy, "1.iso");
-  map(roomy, "2.iso");
-  map(roomy, "4.iso");  // 1000 + 1000 + 3500 > 4000: both others go
-  EXPECT_EQ(roomy.mapped_bytes(), 3500u);
-  EXPECT_EQ(bytes_of(*first), std::string(1000, '1'));
-  EXPECT_FALSE(acquire(roomy, "1.iso")) << "1 was dropped whole, not kept as seen";
+  EXPECT_TRUE(map(cache, "4.iso"));
+  EXPECT_EQ(cache.entries(), 1u);
+  EXPECT_EQ(cache.mapped_bytes(), 3500u);
+  EXPECT_EQ(bytes_of(*one), std::string(1000, '1'));
+}
+
+TEST_F(FileMappingCache, FilesFetchedOncePushOutOnlyEachOtherNeverAMapping) {
+  write("popular.iso", std::string(1000, 'p'));
+  for (int i = 0; i < 10; ++i) write("once" + std::to_string(i), std::string(1000, 'o'));
+  mpserve::file_mapping_cache cache(2, 1 << 20, 4);  // remembers 4 files seen once
+  auto popular = map(cache, "popular.iso");
+  ASSERT_TRUE(popular);
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(acquire(cache, "once" + std::to_string(i)));  // a crawler
+  EXPECT_EQ(acquire(cache, "popular.iso"), popular);
+  EXPECT_EQ(cache.entries(), 1u);
+  EXPECT_TRUE(acquire(cache, "once9")) << "the last 4 seen are remembered";
+  EXPECT_FALSE(acquire(cache, "once0")) << "the first seen were forgotten";
 }
 
 TEST_F(FileMappingCache, DeletedFilesAreDroppedAndOthersStay) {
@@ -136,7 +146,7 @@ TEST_F(FileMappingCache, DeletedFilesAreDroppedAndOthersStay) {
   EXPECT_EQ(cache.drop_removed(), 0u);
   fs::remove(root_path_ / "gone.iso");
   EXPECT_EQ(cache.drop_removed(), 1u);
-  EXPECT_EQ(cache.entries(), 2u);
+  EXPECT_EQ(cache.entries(), 1u);
   EXPECT_EQ(cache.mapped_bytes(), 1000u);
   EXPECT_TRUE(gone.expired()) << "nothing else held it: it is unmapped";
 }
@@ -156,7 +166,7 @@ TEST_F(FileMappingCache, EmptyFilesDirectoriesAndAClosedCacheGetNone) {
   EXPECT_EQ(cache.entries(), 0u);
 }
 
-TEST_F(FileMappingCache, AFailedMappingIsAnError) {
+TEST_F(FileMappingCache, AFailedMappingIsAnErrorOnceThenRemembered) {
   write("a.iso", std::string(1000, 'a'));
   mpserve::file_mapping_cache cache(4, 1 << 20);
   // Write-only: mmap needs a descriptor open for reading.
@@ -170,6 +180,10 @@ TEST_F(FileMappingCache, AFailedMappingIsAnError) {
   EXPECT_FALSE(cache.acquire(fd, info, ec));
   EXPECT_EQ(ec, std::errc::permission_denied) << ec.message();
   EXPECT_EQ(cache.mapped_bytes(), 0u);
+  // Remembered: not tried again (no error, no second warning in the log), the body is copied.
+  std::error_code again;
+  EXPECT_FALSE(cache.acquire(fd, info, again));
+  EXPECT_FALSE(again) << again.message();
   ::close(fd);
 }
 
