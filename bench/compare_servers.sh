@@ -18,13 +18,16 @@
 #   bench/compare_servers.sh [--quick] [--size 1G] [--runs 5] [--wrk-reps 2] [--wrk-duration 10]
 #                            [--pin split,none] [--port 18300] [--mpserve build/bin/mpserve]
 #                            [--skip-download] [--skip-rps] [--small-path 1k.bin]
-#                            [--lab] [--lab-rate 100mbit]
+#                            [--lab] [--lab-rate 100mbit] [--keep-servers]
 # --quick: 128M file, 3 runs, 1 wrk rep of 3 s.
 # --small-path: where the 1 KiB file lives under the served directory (default 1k.bin, directly
 #   in it; e.g. a/b/1k.bin: mpserve's small-file cache checks a nested name with three system
 #   calls instead of one).
 # --lab: part A across the lab, both paths shaped to --lab-rate (0: unshaped veth); implies
 #   --skip-rps. A 1 GiB download takes about 45 s at 2 x 100mbit, so e.g. --runs 3 --pin none.
+# --keep-servers: part A starts each server once per placement and keeps it running for all
+#   its downloads, as a server in service serves a popular file again and again (run 1 is a
+#   fresh server's first download). Default: every download gets a freshly started server.
 # --pin: placements for part A, comma-separated. split = servers on CPU 0, client on CPU 1;
 #        none = no taskset. Part B runs unpinned, plus split (server CPU 0, wrk CPU 1) for
 #        1 thread/worker when split is listed.
@@ -38,7 +41,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 size=1G runs=5 wrk_reps=2 wrk_dur=10 pins=split,none base_port=18300
-mpserve=build/bin/mpserve do_a=1 do_b=1 small_path=1k.bin lab_rate=100mbit use_lab=0
+mpserve=build/bin/mpserve do_a=1 do_b=1 small_path=1k.bin lab_rate=100mbit use_lab=0 keep_servers=0
 while (($#)); do
   case $1 in
     --quick) size=128M runs=3 wrk_reps=1 wrk_dur=3; shift ;;
@@ -56,6 +59,7 @@ while (($#)); do
     --skip-rps) do_b=0; shift ;;
     --lab) use_lab=1 do_b=0; shift ;;
     --lab-rate) lab_rate=$2; shift 2 ;;
+    --keep-servers) keep_servers=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 1 ;;
   esac
@@ -124,7 +128,8 @@ start_server() {
       cmd=(mptcpize run "$python" -m http.server "${bind[@]}" -d "$work/www" "$port") ;;
   esac
   # mplab.sh exec keeps its PID for the program (exec), so srv_pid is the server's
-  "${pin[@]}" "${srv_ns[@]}" "${cmd[@]}" > "$work/server.log" 2>&1 &
+  srv_log=$work/server-$name.log
+  "${pin[@]}" "${srv_ns[@]}" "${cmd[@]}" > "$srv_log" 2>&1 &
   srv_pid=$!
   server_ready "$name" "$port" mpserve nginx 'python*'
 }
@@ -135,8 +140,14 @@ download_once() {  # $1=pin mode $2=rep $3=server; appends one row, sets trial_b
   local mode=$1 rep=$2 name=$3 scpu="" ccpu=()
   [[ $mode == split ]] && { scpu=0; ccpu=(taskset -c 1); }
   wait_quiet > /dev/null  # the in-trial measurement decides "busy"
-  start_server "$name" "$scpu" info
+  if ((keep_servers)) && [[ -n ${kept_pid[$name]:-} ]]; then
+    srv_pid=${kept_pid[$name]} port=${kept_port[$name]} srv_log=$work/server-$name.log
+  else
+    start_server "$name" "$scpu" info
+    ((keep_servers)) && { kept_pid[$name]=$srv_pid kept_port[$name]=$port; cleanup_servers+=("$srv_pid"); }
+  fi
   local pids; mapfile -t pids < <(server_pids)
+  local tokens0; tokens0=$(grep -c "MPTCP token" "$srv_log" || true)
   local s0 s1 syn0 syn1 fb0 fb1 j0 j1 b0 b1 t0 t1
   # every download starts from the kernel's defaults, not the last one's ssthresh and RTT
   if ((use_lab)); then
@@ -162,8 +173,8 @@ download_once() {  # $1=pin mode $2=rep $3=server; appends one row, sets trial_b
   local mptcp=$(( syn1 - syn0 >= 1 && fb1 == fb0 ))
   # in the lab, MPTCP also means a second path: the client joined at least one more subflow
   ((use_lab)) && mptcp=$(( mptcp && j1 - j0 >= 1 ))
-  if [[ $name == mpserve-* ]] && ! grep -q "MPTCP token" "$work/server.log"; then mptcp=0; fi
-  stop_server
+  if [[ $name == mpserve-* ]] && (( $(grep -c "MPTCP token" "$srv_log" || true) == tokens0 )); then mptcp=0; fi
+  if ((keep_servers)); then srv_pid=""; else stop_server; fi
   local other; other=$(other_cores "$b0" "$b1" "$t0" "$t1" $(( s1 - s0 + $(secs_to_ticks "$cu + $cs") )))
   trial_busy=$(is_busy "$other")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n' "$mode" "$name" "$rep" "$secs" \
@@ -171,6 +182,13 @@ download_once() {  # $1=pin mode $2=rep $3=server; appends one row, sets trial_b
   printf '  %-5s rep %d %-22s %6.0f MB/s  server %.2f s  client %.2f s  mptcp=%d  others %.2f cores%s\n' \
     "$mode" "$rep" "$name" "$(echo "$bytes / $secs / 1000000" | bc -l)" "$(echo "($s1 - $s0) / $tck" | bc -l)" \
     "$(echo "$cu + $cs" | bc -l)" "$mptcp" "$other" "$([[ $trial_busy == 1 ]] && echo '  BUSY')"
+}
+# --keep-servers: the running server of each name, and its port (cleanup_servers: stopped on exit)
+declare -A kept_pid=() kept_port=()
+stop_kept_servers() {
+  local name
+  for name in "${!kept_pid[@]}"; do srv_pid=${kept_pid[$name]}; stop_server; done
+  kept_pid=() kept_port=() cleanup_servers=()
 }
 run_download() {
   for _ in 1 2 3; do download_once "$@"; [[ $trial_busy == 0 ]] && break; done; return 0
@@ -227,10 +245,12 @@ echo "load before: $(uptime)"
 
 if ((do_a)); then
   echo; echo "A) download of $bytes bytes over MPTCP (rounds interleave the servers)"
+  ((keep_servers)) && echo "servers kept running across a placement's runs (run 1: a fresh server's first download)"
   for mode in ${pins//,/ }; do
     for ((rep = 1; rep <= runs; rep++)); do
       for name in "${download_servers[@]}"; do run_download "$mode" "$rep" "$name"; done
     done
+    stop_kept_servers
   done
 fi
 if ((do_b)); then

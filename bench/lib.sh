@@ -1,11 +1,12 @@
 # shellcheck shell=bash disable=SC2034  # size, bin, prog_args are set for the sourcing script
 # Sourced by the bench/*.sh scripts: work directory and cleanup, the page-cached body file,
 # the server started in the background (srv_pid) and its nginx config, load accounting.
-# Globals it reads: work, srv_pid, cleanup_paths (extra dirs to remove), srv_ns and cli_ns
+# Globals it reads: work, srv_pid, cleanup_paths (extra dirs to remove), cleanup_servers
+# (PIDs of more servers, started by the script, to stop on exit), srv_ns and cli_ns
 # (command prefixes that run in the server's and the client's network namespace, e.g.
 # lab/mplab.sh exec srv; empty: this one).
 
-srv_pid="" cleanup_paths=() srv_ns=() cli_ns=()
+srv_pid="" cleanup_paths=() cleanup_servers=() srv_ns=() cli_ns=()
 tck=$(getconf CLK_TCK)
 
 # stop_server: TERM srv_pid, give it 5 s, then KILL; reaps it and clears srv_pid
@@ -17,7 +18,12 @@ stop_server() {
   wait "$srv_pid" 2>/dev/null || true
   srv_pid=""
 }
-cleanup() { stop_server; rm -rf -- "$work" "${cleanup_paths[@]}"; }
+cleanup() {
+  local pid
+  stop_server
+  for pid in "${cleanup_servers[@]}"; do srv_pid=$pid; stop_server; done
+  rm -rf -- "$work" "${cleanup_paths[@]}"
+}
 
 # stop_pids PID...: ends each of these processes (started by this script) and reaps it
 stop_pids() {

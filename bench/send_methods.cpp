@@ -16,7 +16,9 @@
 // huge (pread's buffer in transparent huge pages: 2 MiB-aligned, MADV_HUGEPAGE, so
 // the two copies through it take one TLB entry instead of one per 4 KiB page),
 // populate (mmap: MADV_POPULATE_READ each chunk before its send, so the page faults are
-// taken before the send, not inside it with the socket locked).
+// taken before the send, not inside it with the socket locked), keep (mmap: map and
+// populate the whole file once per process, outside the timing, and send every trial from
+// that mapping: a server that keeps hot files mapped pays no page faults and no munmap).
 //
 // Reps are interleaved across cases; a trial during which other processes used
 // more than --max-other cores is re-run (--retries). --pin split|same|none
@@ -67,7 +69,7 @@ std::size_t parse_size(const std::string& s) { return s == "all" ? 0 : bench::pa
 struct Case {
   std::string spec, method;
   std::size_t param = 0;  // chunk / buffer / pipe size; 0 = whole remaining
-  bool cork = false, more = false, nodelay = false, block = false, smore = false, huge = false, populate = false;
+  bool cork = false, more = false, nodelay = false, block = false, smore = false, huge = false, populate = false, keep = false;
   std::size_t sndbuf = 0;
 };
 
@@ -90,12 +92,14 @@ Case parse_case(const std::string& spec) {
     else if (f == "smore") c.smore = true;
     else if (f == "huge") c.huge = true;
     else if (f == "populate") c.populate = true;
+    else if (f == "keep") c.keep = true;
     else if (f.rfind("sndbuf=", 0) == 0) c.sndbuf = parse_size(f.substr(7));
     else throw std::invalid_argument("unknown flag: " + f);
   }
   // madvise takes page-aligned ranges: every chunk must start on a page
   if (c.populate && (c.method != "mmap" || c.param % static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) != 0))
     throw std::invalid_argument("populate needs mmap with a chunk of whole pages: " + spec);
+  if (c.keep && (c.method != "mmap" || c.populate)) throw std::invalid_argument("keep needs mmap without populate: " + spec);
   return c;
 }
 
@@ -123,6 +127,15 @@ long anon_huge_kib() {
 }
 
 // Sender state for one trial: counts every syscall made while transferring.
+// The whole file, mapped and populated on first use; never unmapped (the process ends).
+const char* kept_mapping(int file, std::size_t size) {
+  static void* m = nullptr;
+  if (m) return static_cast<const char*>(m);
+  m = mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, file, 0);
+  if (m == MAP_FAILED) die("mmap (keep)");
+  return static_cast<const char*>(m);
+}
+
 struct Sender {
   int sock, file;
   bool block;
@@ -226,7 +239,12 @@ struct Sender {
     if (mapped != MAP_FAILED) munmap(mapped, mapped_size);
   }
 
-  void by_mmap(std::size_t size, std::size_t chunk, bool populate) {
+  void by_mmap(std::size_t size, std::size_t chunk, bool populate, bool keep) {
+    if (keep) {
+      const char* p = kept_mapping(file, size);
+      for (std::size_t off = 0; off < size; off += chunk) send_all(p + off, std::min(chunk, size - off), 0);
+      return;
+    }
     ++calls;
     void* m = mmap(nullptr, size, PROT_READ, MAP_SHARED, file, 0);
     if (m == MAP_FAILED) die("mmap");
@@ -298,6 +316,7 @@ Result run_trial(const Case& c, int proto, int file, std::size_t size, int rx_cp
   if (proto == IPPROTO_MPTCP && !bench::is_mptcp_not_fallback(s)) { errno = EPROTO; die("MPTCP fell back to TCP"); }
   if (!c.block) fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
 
+  if (c.keep) kept_mapping(file, size);  // the first use maps and populates: not part of a trial
   Sender tx{s, file, c.block, Clock::now() + kTrialDeadline};
   double f0 = bench::foreign_user_seconds();
   auto t0 = Clock::now();
@@ -308,7 +327,7 @@ Result run_trial(const Case& c, int proto, int file, std::size_t size, int rx_cp
   if (c.method == "sendfile") tx.by_sendfile(size, c.param);
   else if (c.method == "splice") tx.by_splice(size, c.param, c.smore);
   else if (c.method == "pread") tx.by_pread(size, c.param, c.huge);
-  else tx.by_mmap(size, c.param, c.populate);
+  else tx.by_mmap(size, c.param, c.populate, c.keep);
   if (c.cork) { ++tx.calls; set_int(s, IPPROTO_TCP, TCP_CORK, 0, "TCP_CORK off"); }
   double snd_cpu = thread_cpu() - c0;
 
