@@ -39,18 +39,20 @@ std::shared_ptr<const file_mapping> file_mapping_cache::acquire(int fd, const st
   } else {
     auto sighting = std::find_if(seen_.begin(), seen_.end(), [&](const seen_file& f) { return f.key == key; });
     if (sighting == seen_.end()) {  // the first request: only note the file
-      seen_.push_front(seen_file{key, false});
+      seen_.push_front(seen_file{key, {}});
       if (seen_.size() > max_seen_) seen_.pop_back();
       return nullptr;
     }
-    if (sighting->failed) return nullptr;  // mapping it failed: copied until forgotten
+    const auto now = std::chrono::steady_clock::now();
+    if (sighting->failed_at != std::chrono::steady_clock::time_point{} && now - sighting->failed_at < retry_after)
+      return nullptr;  // mapping it failed a moment ago: copied for now
     seen_.erase(sighting);
   }
   unique_fd kept(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
   auto mapping = kept ? file_mapping::map(fd, size, ec) : nullptr;
   if (!kept) ec.assign(errno, std::system_category());
   if (!mapping) {
-    seen_.push_front(seen_file{key, true});
+    seen_.push_front(seen_file{key, std::chrono::steady_clock::now()});
     if (seen_.size() > max_seen_) seen_.pop_back();
     return nullptr;
   }

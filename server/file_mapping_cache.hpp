@@ -5,7 +5,7 @@
 // MPTCP (docs/transfer-methods.md): a kept mapping beats pread+send by about a tenth in rate
 // and sender CPU; a fresh mapping is slower than pread (its pages fault in during the send:
 // 0.47 against 0.44 s/GiB), so mappings are kept across requests, not made per response, and
-// a file is mapped only when it is asked for a second time. A file fetched once is copied as
+// a file is mapped only when it is asked for a second time. A file requested once is copied as
 // before; a popular one pays the faults once and is then sent from memory.
 //
 // The mapping is never read by our code, only by the kernel's copy inside send(2). If the
@@ -25,6 +25,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -62,7 +63,7 @@ public:
   // if it still covers info.st_size bytes, else a new one (kept in its place). nullptr with
   // `ec` clear when the file is not (yet) worth a mapping: its first request (it is noted as
   // seen), not regular, empty, larger than max_bytes, the cache is off, or mapping it failed
-  // before; with `ec` set when mmap or dup failed now. Thread-safe.
+  // within the last minute; with `ec` set when mmap or dup failed now. Thread-safe.
   std::shared_ptr<const file_mapping> acquire(int fd, const struct stat& info, std::error_code& ec);
 
   // Forgets the mapped files that were deleted (no name links to them any more), so that the
@@ -83,11 +84,13 @@ private:
     unique_fd file;  // kept open so drop_removed() can ask for the link count
     std::shared_ptr<const file_mapping> mapping;
   };
-  // Seen files are kept apart, so that many files fetched once (a crawler) push out only each
+  // Seen files are kept apart, so that many files requested once (a crawler) push out only each
   // other, never a mapping.
   struct seen_file {
     file_key key;
-    bool failed;  // mapping it failed: not tried again while it is remembered
+    // Mapping it failed then: not tried again for retry_after (the cause, EMFILE or ENOMEM
+    // say, may pass); time_point{} if it did not fail.
+    std::chrono::steady_clock::time_point failed_at;
   };
   // With mutex_ held: drops entries_.front(), handing its mapping to `released` (unmapped by
   // the caller once the lock is let go).
@@ -96,6 +99,7 @@ private:
   const std::size_t max_entries_;
   const std::uint64_t max_bytes_;
   const std::size_t max_seen_;
+  static constexpr std::chrono::seconds retry_after{60};
   mutable std::mutex mutex_;
   std::list<entry> entries_;   // most recently used first
   std::list<seen_file> seen_;  // most recently noted first

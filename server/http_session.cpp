@@ -330,7 +330,7 @@ void http_session::send(response_plan plan) {
     if (plan_.file.info.st_size >= static_cast<off_t>(server_config::mapped_file_min_size)) {
       std::error_code map_error;
       body.mapping = server_.mappings.acquire(body.fd, plan_.file.info, map_error);
-      if (map_error)  // once per file: the cache remembers the failure
+      if (map_error)  // once a minute per file at most: the cache remembers the failure
         spdlog::warn("{} cannot map the file, copying it instead: {}", label_, map_error.message());
     }
     if (!body.mapping) body.method = body_method::copy;

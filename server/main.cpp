@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "off"}));
   app.add_option("--body-method", body_method_text,
                  "how file bodies are sent: auto (TCP: sendfile; MPTCP: copy, and mmap for a file of 1 MiB "
-                 "or more from its second request on), sendfile, copy, mmap (copy on a file's first request)")
+                 "or more from its second request on), sendfile, copy, mmap (still copy for a file's first "
+                 "request, files under 1 MiB and HTTPS encrypted in user space)")
       ->check(CLI::IsMember({"auto", "sendfile", "copy", "mmap"}));
   app.add_option("--mapped-files", mapped_gib,
                  "GiB of large files kept mapped across requests to be sent from memory (default 16; "

@@ -173,6 +173,7 @@ class FaultsTest(lifecycle.LifecycleTest):
         print("  truncated under a mapping: %d of %d bytes, %s after %.2f s"
               % (len(received), length, "reset" if reset else "closed", seconds), file=sys.stderr)
         self.assertLess(len(received), length, "the response must end short, not be padded")
+        self.assertLessEqual(len(received), 1 * MiB + 123, "bytes past the file's new end")
         self.assertEqual(received, content[:len(received)], "bytes that are not the file's")
         self.assertTrue(reset, "a reset tells the client at once that the body is cut")
         self.assertLess(seconds, 10)

@@ -215,8 +215,9 @@ struct shrink_case {
   mp::mptcp_mode mode;
   std::size_t shrunk_size;
 };
-// Small, since MPTCP with these small buffers moves only a few hundred KiB/s; the sender stays
-// within a few hundred KiB of the reader, so it is still sending when the file shrinks.
+// Small, since MPTCP with these small buffers moves only a few hundred KiB/s. The sender stays
+// about 100 KiB ahead of the reader (64 KiB send buffer, 32 KiB receive buffer, the reader's
+// 4 KiB), so it is still short of the cut when the reader shrinks the file.
 constexpr std::size_t shrink_file_size = 1024 * 1024 + 100;
 constexpr std::size_t shrink_after = 256 * 1024, shrink_to_page = 512 * 1024;
 
