@@ -39,12 +39,11 @@ std::shared_ptr<const file_mapping> file_mapping_cache::acquire(int fd, const st
   } else {
     auto sighting = std::find_if(seen_.begin(), seen_.end(), [&](const seen_file& f) { return f.key == key; });
     if (sighting == seen_.end()) {  // the first request: only note the file
-      seen_.push_front(seen_file{key, {}});
-      if (seen_.size() > max_seen_) seen_.pop_back();
+      note_seen(key, {});
       return nullptr;
     }
-    const auto now = std::chrono::steady_clock::now();
-    if (sighting->failed_at != std::chrono::steady_clock::time_point{} && now - sighting->failed_at < retry_after)
+    const auto failed_at = sighting->failed_at;
+    if (failed_at != std::chrono::steady_clock::time_point{} && std::chrono::steady_clock::now() - failed_at < retry_after)
       return nullptr;  // mapping it failed a moment ago: copied for now
     seen_.erase(sighting);
   }
@@ -52,8 +51,7 @@ std::shared_ptr<const file_mapping> file_mapping_cache::acquire(int fd, const st
   auto mapping = kept ? file_mapping::map(fd, size, ec) : nullptr;
   if (!kept) ec.assign(errno, std::system_category());
   if (!mapping) {
-    seen_.push_front(seen_file{key, std::chrono::steady_clock::now()});
-    if (seen_.size() > max_seen_) seen_.pop_back();
+    note_seen(key, std::chrono::steady_clock::now());
     return nullptr;
   }
   while (!entries_.empty() && (entries_.size() >= max_entries_ || mapped_bytes_ + size > max_bytes_)) {
@@ -63,6 +61,11 @@ std::shared_ptr<const file_mapping> file_mapping_cache::acquire(int fd, const st
   entries_.push_front(entry{key, std::move(kept), mapping});
   mapped_bytes_ += size;
   return mapping;
+}
+
+void file_mapping_cache::note_seen(const file_key& key, std::chrono::steady_clock::time_point failed_at) {
+  seen_.push_front(seen_file{key, failed_at});
+  if (seen_.size() > max_seen_) seen_.pop_back();
 }
 
 void file_mapping_cache::release_front_entry(std::vector<std::shared_ptr<const file_mapping>>& released) {

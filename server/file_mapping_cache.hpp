@@ -92,6 +92,8 @@ private:
     // say, may pass); time_point{} if it did not fail.
     std::chrono::steady_clock::time_point failed_at;
   };
+  // With mutex_ held: remembers `key` as seen, as the most recent (the oldest goes beyond max_seen_).
+  void note_seen(const file_key& key, std::chrono::steady_clock::time_point failed_at);
   // With mutex_ held: drops entries_.front(), handing its mapping to `released` (unmapped by
   // the caller once the lock is let go).
   void release_front_entry(std::vector<std::shared_ptr<const file_mapping>>& released);

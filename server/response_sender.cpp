@@ -193,6 +193,15 @@ bool response_sender::send_mapped_range(response_piece& piece, bool more, boost:
   }
 }
 
+bool response_sender::send_file_piece(response_piece& piece, bool more, boost::system::error_code& ec) {
+  switch (body_.method) {
+    case body_method::sendfile: return send_file_range(piece, more, ec);
+    case body_method::mapped: return send_mapped_range(piece, more, ec);
+    case body_method::copy: break;
+  }
+  return copy_file_range_out(piece, more, ec);
+}
+
 void response_sender::step() {
   // Encrypted by the kernel (kTLS), the socket takes plaintext: the plain path below, whose
   // sendfile then leaves the file bytes to the kernel to encrypt.
@@ -207,10 +216,7 @@ void response_sender::step() {
     if (!send_bytes(piece.bytes, more_bytes_follow, ec)) return ec ? complete(ec) : wait_writable();
     // A copy may have file bytes still buffered after the file range itself is all read.
     if (piece.length > 0 || copy_sent_ < copy_filled_) {
-      const bool sent = body_.method == body_method::sendfile ? send_file_range(piece, !last, ec)
-                        : body_.method == body_method::mapped ? send_mapped_range(piece, !last, ec)
-                                                              : copy_file_range_out(piece, !last, ec);
-      if (!sent) return ec ? complete(ec) : wait_writable();
+      if (!send_file_piece(piece, !last, ec)) return ec ? complete(ec) : wait_writable();
     }
     ++current_;
     bytes_done_ = 0;

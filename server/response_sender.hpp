@@ -81,6 +81,9 @@ public:
 private:
   void step();
   bool send_bytes(const std::string& bytes, bool more, boost::system::error_code& ec);
+  // The file range of `piece` by body_.method; true when it is all sent, false with `ec`
+  // clear for "wait for writable".
+  bool send_file_piece(response_piece& piece, bool more, boost::system::error_code& ec);
   bool send_file_range(response_piece& piece, bool more, boost::system::error_code& ec);
   bool copy_file_range_out(response_piece& piece, bool more, boost::system::error_code& ec);
   bool send_mapped_range(response_piece& piece, bool more, boost::system::error_code& ec);
