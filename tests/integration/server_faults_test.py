@@ -173,7 +173,9 @@ class FaultsTest(lifecycle.LifecycleTest):
         print("  truncated under a mapping: %d of %d bytes, %s after %.2f s"
               % (len(received), length, "reset" if reset else "closed", seconds), file=sys.stderr)
         self.assertLess(len(received), length, "the response must end short, not be padded")
-        self.assertLessEqual(len(received), 1 * MiB + 123, "bytes past the file's new end")
+        # What the server had sent before the cut may run past the new end (its socket buffer
+        # grows to MiBs), and those bytes are true; a byte sent after the cut from past the new
+        # end would be a zero from the page's tail, and differ from the file's random bytes here.
         self.assertEqual(received, content[:len(received)], "bytes that are not the file's")
         self.assertTrue(reset, "a reset tells the client at once that the body is cut")
         self.assertLess(seconds, 10)
