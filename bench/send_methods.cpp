@@ -126,7 +126,6 @@ long anon_huge_kib() {
   return 0;
 }
 
-// Sender state for one trial: counts every syscall made while transferring.
 // The whole file, mapped and populated on first use; never unmapped (the process ends).
 const char* kept_mapping(int file, std::size_t size) {
   static void* m = nullptr;
@@ -136,6 +135,7 @@ const char* kept_mapping(int file, std::size_t size) {
   return static_cast<const char*>(m);
 }
 
+// Sender state for one trial: counts every syscall made while transferring.
 struct Sender {
   int sock, file;
   bool block;
@@ -240,17 +240,15 @@ struct Sender {
   }
 
   void by_mmap(std::size_t size, std::size_t chunk, bool populate, bool keep) {
-    if (keep) {
-      const char* p = kept_mapping(file, size);
-      for (std::size_t off = 0; off < size; off += chunk) send_all(p + off, std::min(chunk, size - off), 0);
-      return;
+    const char* p = keep ? kept_mapping(file, size) : nullptr;  // mapped before the trial
+    if (!keep) {
+      ++calls;
+      void* m = mmap(nullptr, size, PROT_READ, MAP_SHARED, file, 0);
+      if (m == MAP_FAILED) die("mmap");
+      ++calls;
+      madvise(m, size, MADV_SEQUENTIAL);
+      p = static_cast<const char*>(m);
     }
-    ++calls;
-    void* m = mmap(nullptr, size, PROT_READ, MAP_SHARED, file, 0);
-    if (m == MAP_FAILED) die("mmap");
-    ++calls;
-    madvise(m, size, MADV_SEQUENTIAL);
-    auto* p = static_cast<const char*>(m);
     for (std::size_t off = 0; off < size; off += chunk) {
       const std::size_t n = std::min(chunk, size - off);
       if (populate) {
@@ -259,8 +257,9 @@ struct Sender {
       }
       send_all(p + off, n, 0);
     }
+    if (keep) return;
     ++calls;
-    munmap(m, size);
+    munmap(const_cast<char*>(p), size);
   }
 };
 

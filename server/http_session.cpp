@@ -390,10 +390,7 @@ void http_session::on_sent(const error_code& ec) {
     // have put zeros on the wire: a reset tells the client at once that the body is broken.
     spdlog::info("{} transfer aborted after {}: the file shrank while it was sent, or could not be read",
                  label_, mp::format_bytes(sender_.file_bytes_sent()));
-    error_code ignored;
-    stream_.socket().set_option(boost::asio::socket_base::linger(true, 0), ignored);
-    reset_ = true;
-    return close();
+    return force_close();  // the sender is done already: only the reset and the close remain
   }
   if (ec) {
     spdlog::info("{} transfer aborted after {}: {}", label_, mp::format_bytes(sender_.file_bytes_sent()),

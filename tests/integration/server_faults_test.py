@@ -103,16 +103,23 @@ class FaultsTest(lifecycle.LifecycleTest):
             f.write(os.urandom(size))
         return path
 
+    def client_socket(self, server, protocol, receive_buffer=None, timeout=20):
+        """A client connected to `server` (protocol 0: TCP, or IPPROTO_MPTCP), closed at the end."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, protocol)
+        self.addCleanup(sock.close)
+        sock.settimeout(timeout)
+        if receive_buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.connect(("127.0.0.1", server.port))
+        return sock
+
     def test_a_file_truncated_while_sent_is_cut_off_not_padded(self):
         path = self.make_file("shrinking.bin", 64 * MiB)
         server = self.start()
         for family_protocol in (0, IPPROTO_MPTCP):  # sendfile for TCP clients, copy for MPTCP
             with open(path, "r+b") as f:  # back to full size for the second round
                 f.truncate(64 * MiB)
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, family_protocol)
-            self.addCleanup(sock.close)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-            sock.connect(("127.0.0.1", server.port))
+            sock = self.client_socket(server, family_protocol, receive_buffer=64 * 1024)
             length, first = self.body_start(sock, b"/shrinking.bin")
             self.assertEqual(length, 64 * MiB)
             os.truncate(path, 1 * MiB)
@@ -128,18 +135,9 @@ class FaultsTest(lifecycle.LifecycleTest):
             self.assertTrue(lifecycle.read_response_head(sock).startswith(b"HTTP/1.1 200 "))
         self.assertIn("transfer aborted", server.errors())
 
-    def mptcp_socket(self, server, receive_buffer=None):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
-        self.addCleanup(sock.close)
-        sock.settimeout(20)
-        if receive_buffer:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-        sock.connect(("127.0.0.1", server.port))
-        return sock
-
     def fetch_over_mptcp(self, server, path):
         """One whole GET over a new MPTCP connection; returns the body."""
-        sock = self.mptcp_socket(server)
+        sock = self.client_socket(server, IPPROTO_MPTCP)
         length, body = self.body_start(sock, path)
         while len(body) < length:
             chunk = sock.recv(1 << 20)
@@ -155,7 +153,7 @@ class FaultsTest(lifecycle.LifecycleTest):
         server = self.start("--log-level", "debug")
         # The first request only marks the file as seen; the second is sent from a mapping.
         self.assertEqual(self.fetch_over_mptcp(server, b"/mapped.bin"), content)
-        sock = self.mptcp_socket(server, receive_buffer=64 * 1024)
+        sock = self.client_socket(server, IPPROTO_MPTCP, receive_buffer=64 * 1024)
         length, received = self.body_start(sock, b"/mapped.bin")
         self.assertEqual(length, 64 * MiB)
         os.truncate(path, 1 * MiB + 123)  # inside a page: the mapping reads zeros up to its end
@@ -238,9 +236,7 @@ class FaultsTest(lifecycle.LifecycleTest):
         self.assertTrue(lifecycle.read_response_head(sock).startswith(b"HTTP/1.1 404 "))
 
     def reset_mid_body(self, server, protocol):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, protocol)
-        sock.settimeout(5)
-        sock.connect(("127.0.0.1", server.port))
+        sock = self.client_socket(server, protocol, timeout=5)
         lifecycle.get(sock, b"/big.bin")
         sock.recv(100000)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
